@@ -1,0 +1,27 @@
+"""captum_surv: Captum attributions for deep survival models, over the whole time grid.
+
+Wrap a trained pycox model with :func:`from_pycox` to get a differentiable forward whose
+output columns are time points; any Captum algorithm then explains it with ``target=k``.
+
+Reference: S. H. Langbein, N. Koenen, M. N. Wright. "Gradient-based Explanations for Deep
+Learning Survival Models" (2025).
+"""
+
+from captum_surv.models import (
+    SUPPORTED_MODELS,
+    SurvivalForward,
+    compute_coxtime_baseline_hazards,
+    from_pycox,
+)
+from captum_surv.outputs import OUTPUTS
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "OUTPUTS",
+    "SUPPORTED_MODELS",
+    "SurvivalForward",
+    "__version__",
+    "compute_coxtime_baseline_hazards",
+    "from_pycox",
+]

@@ -1,0 +1,198 @@
+"""CoxTime: a relative-risk model whose network takes time as an extra input."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+import torchtuples as tt
+from torch import nn
+from tqdm.auto import tqdm
+
+from captum_surv.models.base import SurvivalForward, freeze
+
+
+def scale_times(labtrans: Any, times: np.ndarray) -> np.ndarray:
+    """Map original times to the network's scaled time input (pycox's ``LabTransCoxTime``)."""
+    scaled, _ = labtrans.transform(np.asarray(times, dtype=np.float64), np.zeros(len(times)))
+    return np.asarray(scaled, dtype=np.float64)
+
+
+def original_times(labtrans: Any, scaled: np.ndarray) -> np.ndarray:
+    """Map the scaled durations of a CoxTime baseline back to original time units.
+
+    Uses the label transform's exact inverse map for training durations, and the inverse of
+    the scaling (and of ``log1p``) for any other value.
+    """
+    mapped = labtrans.map_scaled_to_orig(scaled)
+    mapped = np.asarray(mapped, dtype=object)
+    missing = np.array([m is None for m in mapped])
+    out = np.empty(len(scaled), dtype=np.float64)
+    out[~missing] = mapped[~missing].astype(np.float64)
+    if missing.any():
+        unscaled = labtrans.duration_scaler.inverse_transform(
+            np.asarray(scaled, dtype=np.float64)[missing].reshape(-1, 1)
+        ).ravel()
+        out[missing] = np.expm1(unscaled) if labtrans.log_duration else unscaled
+    return out
+
+
+class CoxTimeForward(SurvivalForward):
+    """CoxTime: ``dH(t_j|x) = h0(t_j) exp(g(x, t_j))`` at the baseline's jump times ``t_j``.
+
+    ``H(t|x)`` sums the increments over jump times ``<= t`` (step lookup), ``S = exp(-H)``.
+    Each jump time needs one network evaluation per instance; instances x jump times are
+    stacked as rows of one batch. ``log_risk`` is ``g(x, t_k)`` at the grid's own times.
+    """
+
+    model_name = "CoxTime"
+    supported_outputs = ("survival", "cumhazard", "hazard", "log_risk")
+    scaled_native: torch.Tensor
+    baseline_hazard: torch.Tensor
+    scaled_grid: torch.Tensor
+
+    def _setup(self) -> None:
+        scaled_native = np.asarray(self._family["scaled_native"], dtype=np.float64)
+        n_used = int(self._lookup.left.max())
+        self._n_used = n_used
+        self.register_buffer(
+            "scaled_native", torch.as_tensor(scaled_native[:n_used]), persistent=False
+        )
+        self.register_buffer(
+            "baseline_hazard",
+            torch.as_tensor(np.asarray(self._family["native_hazard"])[:n_used]),
+            persistent=False,
+        )
+        grid = self._lookup.times
+        pos = np.searchsorted(self._native_times, grid)
+        pos = np.clip(pos, 0, len(self._native_times) - 1)
+        on_native = self._native_times[pos] == grid
+        scaled_grid = np.where(
+            on_native, scaled_native[pos], scale_times(self._family["labtrans"], grid)
+        )
+        self.register_buffer("scaled_grid", torch.as_tensor(scaled_grid), persistent=False)
+
+    def log_risk_at(
+        self, net: nn.Module, inputs: tuple[torch.Tensor, ...], scaled_times: torch.Tensor
+    ) -> torch.Tensor:
+        """``g(x_b, s_j)`` for every instance b and scaled time s_j, shape ``[batch, J]``."""
+        batch, n_t = inputs[0].shape[0], scaled_times.shape[0]
+        if n_t == 0:
+            return inputs[0].new_zeros((batch, 0))
+        rows = tuple(x.repeat_interleave(n_t, dim=0) for x in inputs)
+        dtype = next((x.dtype for x in inputs if x.is_floating_point()), torch.float32)
+        t = scaled_times.to(dtype).repeat(batch).reshape(-1, 1)
+        return self._run_net(net, *rows, t).reshape(batch, n_t)
+
+    def _compute(self, net: nn.Module, inputs: tuple[torch.Tensor, ...]) -> torch.Tensor:
+        if self.output == "log_risk":
+            return self.log_risk_at(net, inputs, self.scaled_grid)
+        g = self.log_risk_at(net, inputs, self.scaled_native)
+        return self.output_from_log_risk(g)
+
+    def output_from_log_risk(self, g: torch.Tensor) -> torch.Tensor:
+        """Map ``g(x, t_j)`` at the used jump times ``[batch, J]`` to the output."""
+        increments = self.baseline_hazard.to(g.dtype) * torch.exp(g)
+        native_cumhazard = torch.cumsum(increments, dim=1)
+        extended = torch.cat([native_cumhazard.new_zeros((g.shape[0], 1)), native_cumhazard], 1)
+        cumhazard = self._lookup.interpolate(extended)
+        if self.output == "cumhazard":
+            return cumhazard
+        if self.output == "hazard":
+            previous = torch.cat([cumhazard.new_zeros((g.shape[0], 1)), cumhazard[:, :-1]], 1)
+            return cumhazard - previous
+        return torch.exp(-cumhazard)
+
+
+def compute_coxtime_baseline_hazards(
+    model: Any,
+    input: Any = None,
+    target: Any = None,
+    max_duration: float | None = None,
+    batch_size: int = 262_144,
+    set_hazards: bool = False,
+    show_progress: bool = False,
+) -> pd.Series:
+    """Breslow baseline hazards of a pycox CoxTime model, vectorised.
+
+    Gives the same values as pycox's ``model.compute_baseline_hazards()`` (to float32
+    rounding), which loops in Python over event times. For each event time ``t_j`` it sums
+    ``exp(g(x_i, t_j))`` over the risk set; instances x event times are evaluated in large
+    batches. The network is evaluated on a frozen eval-mode copy, so the model is unchanged
+    (pycox's own computation leaves the network in train mode).
+
+    Args:
+        model: A fitted pycox ``CoxTime`` model.
+        input: Training inputs (default: ``model.training_data``).
+        target: ``(durations, events)`` with durations scaled by the model's label transform,
+            as passed to ``fit`` (default: ``model.training_data``).
+        max_duration: Only compute hazards up to this scaled duration (default: all).
+        batch_size: Maximum rows per network call (bounds memory). Default 262144.
+        set_hazards: If True, also set ``model.baseline_hazards_`` and
+            ``model.baseline_cumulative_hazards_`` like pycox does. Default False.
+        show_progress: Show a tqdm progress bar. Default False.
+
+    Returns:
+        ``pd.Series`` of baseline hazards indexed by the unique scaled durations.
+
+    Example:
+        >>> base = compute_coxtime_baseline_hazards(model, set_hazards=True)  # doctest: +SKIP
+    """
+    if (input is None) != (target is None):
+        raise ValueError("Pass both input and target, or neither (to use the training data).")
+    if input is None:
+        if not hasattr(model, "training_data"):
+            raise ValueError(
+                "The model has no training_data; fit it first or pass input and target."
+            )
+        input, target = model.training_data
+    durations, events = (np.asarray(a, dtype=np.float64).ravel() for a in tt.tuplefy(target).to_numpy())
+    arrays = [np.asarray(a) for a in tt.tuplefy(input).to_numpy().flatten()]
+    if np.any(np.diff(durations) < 0):
+        order = np.argsort(durations, kind="stable")
+        durations, events = durations[order], events[order]
+        arrays = [a[order] for a in arrays]
+    limit = np.inf if max_duration is None else max_duration
+    is_event = (events != 0) & (durations <= limit)
+    event_times, first_pos = np.unique(durations[is_event], return_index=True)
+    # position (in the sorted data) of the first event row of each event time
+    first_pos = np.flatnonzero(is_event)[first_pos]
+
+    net = freeze(model.net)
+    device = next(net.parameters()).device
+    tensors = [torch.as_tensor(np.array(a, copy=True), device=device) for a in arrays]
+    at_risk = np.zeros(len(event_times))
+    n_rows = len(durations)
+    blocks = []
+    start = 0
+    while start < len(event_times):
+        rows_needed = n_rows - first_pos[start]
+        size = max(1, batch_size // max(rows_needed, 1))
+        blocks.append((start, min(start + size, len(event_times))))
+        start = blocks[-1][1]
+    with torch.no_grad():
+        for lo, hi in tqdm(blocks, disable=not show_progress, desc="baseline hazards"):
+            offset = int(first_pos[lo])
+            sub = [t[offset:] for t in tensors]
+            n_sub, n_t = sub[0].shape[0], hi - lo
+            times = torch.as_tensor(event_times[lo:hi], dtype=torch.float32, device=device)
+            rows = [x.repeat(n_t, *([1] * (x.dim() - 1))) for x in sub]  # time-major rows
+            t_col = times.repeat_interleave(n_sub).reshape(-1, 1)
+            expg = torch.exp(net(*rows, t_col).reshape(n_t, n_sub)).double()
+            mask = torch.arange(offset, n_rows, device=device)[None, :] >= torch.as_tensor(
+                first_pos[lo:hi], device=device
+            )[:, None]
+            at_risk[lo:hi] = (expg * mask).sum(dim=1).cpu().numpy()
+    frame = pd.DataFrame({"duration": durations, "event": events})
+    frame = frame[frame["duration"] <= limit]
+    counts = frame.groupby("duration")["event"].sum()
+    risk = pd.Series(at_risk, index=event_times)
+    hazards = (counts / risk.reindex(counts.index)).fillna(0.0)
+    hazards.index = hazards.index.astype(np.float32)
+    hazards.index.name = getattr(model, "duration_col", "duration")
+    hazards = hazards.rename("baseline_hazards")
+    if set_hazards:
+        model.compute_baseline_cumulative_hazards(set_hazards=True, baseline_hazards_=hazards)
+    return hazards

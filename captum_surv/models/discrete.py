@@ -1,0 +1,153 @@
+"""Discrete-time models: one network output per time interval.
+
+LogisticHazard, PMF, DeepHitSingle, MTLR, BCESurv and PCHazard. The network's outputs
+``phi`` are mapped to survival on the model's cuts (its native grid), then read off at the
+requested times with the chosen interpolation scheme.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from captum_surv.models.base import SurvivalForward, shift_prev
+
+_LOG_EPS = 1e-7  # pycox's epsilon in log(1 - h + eps)
+
+
+def pmf_from_logits(phi: torch.Tensor) -> torch.Tensor:
+    """pycox's PMF parametrisation: ``softmax([phi, 0])`` without the last column."""
+    padded = torch.cat([phi, phi.new_zeros((phi.shape[0], 1))], dim=1)
+    return torch.softmax(padded, dim=1)[:, :-1]
+
+
+class DiscreteForward(SurvivalForward):
+    """Base class of the discrete-time families.
+
+    Subclasses implement :meth:`native_quantities`, which returns survival on the native
+    grid and, where the model defines them more precisely, other quantities there.
+    """
+
+    supported_outputs = ("survival", "cumhazard", "hazard", "pmf")
+    interpolations = ("const_pdf", "step")
+    default_interpolation = "const_pdf"
+    continuous_hazard = False  # hazard = cumhazard increment (True) or discrete hazard
+
+    def native_quantities(self, phi: torch.Tensor) -> dict[str, torch.Tensor]:
+        """Quantities on the native grid from raw network outputs ``phi``."""
+        raise NotImplementedError
+
+    def _compute(self, net: nn.Module, inputs: tuple[torch.Tensor, ...]) -> torch.Tensor:
+        return self.output_from_raw(self._run_net(net, *inputs))
+
+    def output_from_raw(self, phi: torch.Tensor) -> torch.Tensor:
+        """Map raw network outputs to the selected output on the time grid."""
+        native = self.native_quantities(phi)
+        if self._lookup.is_native and self.output in native:
+            return native[self.output]
+        survival, cumhazard = self._survival_on_grid(native)
+        if self.output == "survival":
+            return survival
+        if self.output == "cumhazard":
+            return cumhazard
+        if self.output == "pmf":
+            return shift_prev(survival, 1.0) - survival
+        if self.continuous_hazard:
+            return cumhazard - shift_prev(cumhazard, 0.0)
+        previous = shift_prev(survival, 1.0)
+        return (previous - survival) / previous
+
+    def _survival_on_grid(
+        self, native: dict[str, torch.Tensor]
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        survival = native["survival"]
+        ones = survival.new_ones((survival.shape[0], 1))
+        if self.interpolation == "const_hazard":
+            cumhazard = native.get("cumhazard", -torch.log(survival))
+            extended = torch.cat([ones * 0, cumhazard], dim=1)
+            grid_cumhazard = self._lookup.interpolate(extended)
+            return torch.exp(-grid_cumhazard), grid_cumhazard
+        grid_survival = self._lookup.interpolate(torch.cat([ones, survival], dim=1))
+        if self.interpolation == "step" and "cumhazard" in native:
+            extended = torch.cat([ones * 0, native["cumhazard"]], dim=1)
+            return grid_survival, self._lookup.interpolate(extended)
+        return grid_survival, -torch.log(grid_survival)
+
+
+class LogisticHazardForward(DiscreteForward):
+    """LogisticHazard: ``h = sigmoid(phi)``, ``S = exp(cumsum(log(1 - h + 1e-7)))``."""
+
+    model_name = "LogisticHazard"
+    interpolations = ("const_pdf", "const_hazard", "step")
+
+    def native_quantities(self, phi: torch.Tensor) -> dict[str, torch.Tensor]:
+        hazard = torch.sigmoid(phi)
+        log_survival = torch.cumsum(torch.log(1 - hazard + _LOG_EPS), dim=1)
+        return {
+            "hazard": hazard,
+            "survival": torch.exp(log_survival),
+            "cumhazard": -log_survival,
+        }
+
+
+class PMFForward(DiscreteForward):
+    """PMF: ``pmf = softmax([phi, 0])[:-1]``, ``S = 1 - cumsum(pmf)``."""
+
+    model_name = "PMF"
+
+    def transform_logits(self, phi: torch.Tensor) -> torch.Tensor:
+        return phi
+
+    def native_quantities(self, phi: torch.Tensor) -> dict[str, torch.Tensor]:
+        pmf = pmf_from_logits(self.transform_logits(phi))
+        return {"pmf": pmf, "survival": 1 - torch.cumsum(pmf, dim=1)}
+
+
+class DeepHitSingleForward(PMFForward):
+    """DeepHitSingle: the PMF parametrisation (its ranking loss only changes training)."""
+
+    model_name = "DeepHitSingle"
+
+
+class MTLRForward(PMFForward):
+    """MTLR: PMF after a reverse cumulative sum of ``phi``."""
+
+    model_name = "MTLR"
+
+    def transform_logits(self, phi: torch.Tensor) -> torch.Tensor:
+        return torch.flip(torch.cumsum(torch.flip(phi, dims=[1]), dim=1), dims=[1])
+
+
+class BCESurvForward(DiscreteForward):
+    """BCESurv: ``S = sigmoid(phi)`` at each cut (not guaranteed to be monotone).
+
+    Only survival and ``cumhazard = -log S`` are offered: pmf and hazard could be negative.
+    """
+
+    model_name = "BCESurv"
+    supported_outputs = ("survival", "cumhazard")
+
+    def native_quantities(self, phi: torch.Tensor) -> dict[str, torch.Tensor]:
+        return {"survival": torch.sigmoid(phi)}
+
+
+class PCHazardForward(DiscreteForward):
+    """PCHazard: piecewise-constant hazard, ``eta = softplus(phi) / sub`` per sub-interval.
+
+    The native grid is pycox's sub-grid of the cuts (``model.sub`` points per interval);
+    ``S = exp(-cumsum([0, eta]))``. The default ``const_hazard`` interpolation is exact for
+    this model at any time.
+    """
+
+    model_name = "PCHazard"
+    interpolations = ("const_hazard", "const_pdf", "step")
+    default_interpolation = "const_hazard"
+    continuous_hazard = True
+
+    def native_quantities(self, phi: torch.Tensor) -> dict[str, torch.Tensor]:
+        sub = int(self._family["sub"])
+        eta = F.softplus(phi).repeat_interleave(sub, dim=1) / sub
+        hazard = torch.cat([eta.new_zeros((eta.shape[0], 1)), eta], dim=1)
+        cumhazard = torch.cumsum(hazard, dim=1)
+        return {"hazard": hazard, "cumhazard": cumhazard, "survival": torch.exp(-cumhazard)}
