@@ -1,0 +1,233 @@
+"""``explain()``: one call from a survival forward and inputs to a :class:`SurvExplanation`."""
+
+from __future__ import annotations
+
+import inspect
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+from captum.attr import Attribution, DeepLiftShap, GradientShap
+
+from captum_surv.attr.methods import METHODS, as_tuple, gradient_attributions
+from captum_surv.explanation import SurvExplanation
+from captum_surv.models.base import SurvivalForward
+
+_DISTRIBUTION_BASELINES = (GradientShap, DeepLiftShap)
+
+
+def _to_tensors(inputs: Any) -> tuple[tuple[torch.Tensor, ...], list[list[str] | None], bool]:
+    """Convert tensors, arrays or DataFrames (or a tuple of them) to tensors + names."""
+    is_tuple = isinstance(inputs, (tuple, list))
+    tensors, names = [], []
+    for i, x in enumerate(as_tuple(inputs)):
+        if isinstance(x, pd.DataFrame):
+            names.append([str(c) for c in x.columns])
+            x = torch.as_tensor(x.to_numpy(dtype=np.float32, copy=True))
+        else:
+            names.append(None)
+            if isinstance(x, np.ndarray):
+                x = torch.as_tensor(np.array(x, copy=True))
+        if not isinstance(x, torch.Tensor):
+            raise TypeError(
+                f"Input {i} is a {type(x).__name__}; pass a torch tensor, numpy array or "
+                "pandas DataFrame (or a tuple of them for multi-input models)."
+            )
+        tensors.append(x.detach())
+    return tuple(tensors), names, is_tuple
+
+
+def _feature_names(given: Any, from_frames: list[list[str] | None], is_tuple: bool) -> Any:
+    if given is not None:
+        return given
+    if all(n is None for n in from_frames):
+        return None
+    if not is_tuple:
+        return from_frames[0]
+    return tuple(from_frames)
+
+
+def explain(
+    forward: SurvivalForward,
+    inputs: Any,
+    method: str | type[Attribution] | Attribution = "intgrad",
+    baselines: Any = None,
+    *,
+    feature_names: Any = None,
+    seed: int | None = None,
+    batch_size: int = 4096,
+    show_progress: bool = False,
+    **options: Any,
+) -> SurvExplanation:
+    """Explain a survival forward at every time point of its grid.
+
+    Args:
+        forward: A :class:`~captum_surv.SurvivalForward` (from :func:`~captum_surv.from_pycox`).
+        inputs: The instances to explain: a tensor ``[B, *S]``, numpy array or DataFrame
+            (feature names are taken from its columns), or a tuple of them for
+            multi-input models.
+        method: One of the paper's gradient methods — ``"grad"`` (Grad(t)), ``"smoothgrad"``
+            (SG(t)), ``"gxi"`` (GxI(t)), ``"intgrad"`` (IntGrad(t), default) or
+            ``"gradshap"`` (GradSHAP(t)) — or any Captum attribution class (e.g.
+            ``captum.attr.KernelShap``) or instance, run over all time points by
+            :class:`~captum_surv.TimeAttribution`.
+        baselines: IntGrad(t): the baseline ``x'`` (``[1, *S]`` or ``[B, *S]``; default
+            zeros). GradSHAP(t): the reference rows ``[M, *S]`` (required), e.g.
+            :func:`captum_surv.baselines.sample`. Captum classes: their ``baselines``.
+        feature_names: Names of the features (a list, or a tuple of lists for tuple
+            inputs). Default: DataFrame columns, else ``x0, x1, ...``.
+        seed: Seed of the random draws (SG(t), random GradSHAP(t), stochastic Captum
+            methods). Default None (not reproducible).
+        batch_size: Maximum number of sample points per Jacobian evaluation; bounds
+            memory (about ``batch_size * n_times * n_features`` numbers). Default 4096.
+        show_progress: Show a tqdm progress bar. Default False.
+        **options: Method options, with Captum's names where Captum has one:
+
+            * ``n_steps`` (int, default 50): IntGrad(t) integration steps; Gauss-Legendre
+              nodes per reference row for deterministic GradSHAP(t).
+            * ``integration`` (str, default ``"gausslegendre"``): IntGrad(t)'s scheme, one
+              of Captum's ``"gausslegendre"``, ``"riemann_right"``, ``"riemann_left"``,
+              ``"riemann_middle"``, ``"riemann_trapezoid"``.
+            * ``n_samples`` (int): SG(t) noise draws (default 10, as in the paper);
+              GradSHAP(t) draws per instance (default 50).
+            * ``noise_level`` (float, default 0.1): SG(t) noise sd relative to each
+              feature's sd in ``reference`` (default: the explained inputs).
+            * ``stdevs`` (float): SG(t) absolute noise sd (overrides ``noise_level``).
+            * ``reference``: reference data for SG(t)'s feature sd.
+            * ``sampling`` (str, default ``"random"``): GradSHAP(t) draws; with
+              ``"gausslegendre"`` every reference row is combined with ``n_steps``
+              Gauss-Legendre nodes, so attributions sum to ``Out(t|x) - mean_m Out(t|x'_m)``
+              up to quadrature error only.
+            * any other keyword is passed to the Captum method's ``attribute``.
+
+    Returns:
+        A :class:`~captum_surv.SurvExplanation` with attributions ``[B, T, *S]``.
+
+    Raises:
+        TypeError: If ``forward`` is not a SurvivalForward, or inputs are not tensors.
+        ValueError: Unknown method, bad option values, shape mismatches, NaN.
+
+    Example:
+        >>> fwd = captum_surv.from_pycox(model, times=20)  # doctest: +SKIP
+        >>> refs = captum_surv.baselines.sample(x_train, 25, seed=0)  # doctest: +SKIP
+        >>> expl = explain(fwd, x_test[:3], "gradshap", refs, seed=1)  # doctest: +SKIP
+        >>> expl.local_accuracy()  # doctest: +SKIP
+    """
+    if not isinstance(forward, SurvivalForward):
+        raise TypeError(
+            f"explain needs a SurvivalForward, got {type(forward).__name__}. Wrap the model "
+            "first: forward = captum_surv.from_pycox(model)."
+        )
+    tensors, frame_names, is_tuple = _to_tensors(inputs)
+    checked = forward._check_inputs(tensors)
+    names = _feature_names(feature_names, frame_names, is_tuple)
+
+    if isinstance(method, str):
+        if method not in METHODS:
+            raise ValueError(
+                f"Unknown method {method!r}. Valid methods: {list(METHODS)}, or a Captum "
+                "attribution class such as captum.attr.KernelShap."
+            )
+        result = gradient_attributions(
+            forward,
+            checked,
+            method,
+            baselines,
+            seed=seed,
+            batch_size=batch_size,
+            show_progress=show_progress,
+            **options,
+        )
+        method_name = method
+    elif (inspect.isclass(method) and issubclass(method, Attribution)) or isinstance(
+        method, Attribution
+    ):
+        result = _captum_attributions(
+            forward, checked, method, baselines, seed, batch_size, show_progress, options
+        )
+        method_name = result.pop("method_name")
+    else:
+        raise ValueError(
+            f"method must be one of {list(METHODS)} or a Captum attribution class; got "
+            f"{method!r}."
+        )
+    attributions = result["attributions"]
+    return SurvExplanation(
+        attributions=attributions if is_tuple else attributions[0],
+        inputs=checked if is_tuple else checked[0],
+        times=forward.times.detach().cpu(),
+        prediction=result["prediction"],
+        reference_prediction=result["reference_prediction"],
+        method=method_name,
+        options=result["options"],
+        feature_names=names,
+        output=forward.output,
+        event=forward.event,
+        baselines=_untuple(result["baselines"], is_tuple),
+    )
+
+
+def _untuple(value: Any, is_tuple: bool) -> Any:
+    if value is None or is_tuple:
+        return value
+    return value[0]
+
+
+def _captum_attributions(
+    forward: SurvivalForward,
+    inputs: tuple[torch.Tensor, ...],
+    method: Any,
+    baselines: Any,
+    seed: int | None,
+    batch_size: int,
+    show_progress: bool,
+    options: dict[str, Any],
+) -> dict[str, Any]:
+    from captum_surv.attr.time_attribution import TimeAttribution
+
+    algorithm = method(forward) if inspect.isclass(method) else method
+    if seed is not None:
+        torch.manual_seed(seed)
+        np.random.seed(seed)
+    kwargs = dict(options)
+    takes_baselines = "baselines" in inspect.signature(algorithm.attribute).parameters
+    if baselines is not None:
+        kwargs["baselines"] = baselines
+    wrapper = TimeAttribution(algorithm)
+    attributions = wrapper.attribute(
+        inputs if len(inputs) > 1 else inputs[0],
+        batch_size=batch_size,
+        show_progress=show_progress,
+        **kwargs,
+    )
+    with torch.no_grad():
+        prediction = forward(*inputs)
+        reference_prediction = None
+        used = None
+        if takes_baselines:
+            n = inputs[0].shape[0]
+            if baselines is None:
+                used = tuple(torch.zeros((1, *x.shape[1:]), dtype=x.dtype) for x in inputs)
+            else:
+                used = tuple(
+                    torch.as_tensor(b, dtype=x.dtype).reshape(-1, *x.shape[1:])
+                    if not isinstance(b, (int, float))
+                    else torch.full((1, *x.shape[1:]), float(b), dtype=x.dtype)
+                    for b, x in zip(as_tuple(baselines), inputs)
+                )
+            out = forward(*used)
+            if isinstance(algorithm, _DISTRIBUTION_BASELINES) or out.shape[0] not in (1, n):
+                out = out.mean(dim=0, keepdim=True)
+            reference_prediction = out.expand(n, -1).clone()
+    name = type(algorithm).__name__
+    json_options = {k: v for k, v in options.items() if isinstance(v, (int, float, str, bool))}
+    json_options.update(seed=seed, batch_size=batch_size)
+    return {
+        "attributions": as_tuple(attributions),
+        "prediction": prediction,
+        "reference_prediction": reference_prediction,
+        "baselines": used,
+        "options": json_options,
+        "method_name": name,
+    }

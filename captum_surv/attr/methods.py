@@ -1,0 +1,286 @@
+"""The gradient methods of Langbein et al. over the whole time grid, and ``explain()``.
+
+All five methods are weighted sums of the Jacobian ``J(z) = d Out(t|z) / d z`` at sample
+points ``z`` (see ``DESIGN.md`` §3 and the paper "Gradient-based Explanations for Deep
+Learning Survival Models", Langbein, Koenen and Wright, 2025):
+
+* ``"grad"`` — Grad(t) = J(x), signed.
+* ``"gxi"`` — GxI(t) = x * J(x).
+* ``"smoothgrad"`` — SG(t) = mean_k J(x + e_k), e_k ~ N(0, (noise_level * sd_j)^2).
+* ``"intgrad"`` — IntGrad(t) = (x - x') * integral_0^1 J(x' + a (x - x')) da.
+* ``"gradshap"`` — GradSHAP(t) = mean over reference rows x'_m and a ~ U(0, 1) of
+  (x - x'_m) * J(x'_m + a (x - x'_m)); with ``sampling="gausslegendre"`` every reference
+  row times the Gauss-Legendre nodes instead of random draws.
+
+Every method evaluates ``J`` for all time points at once through
+:func:`captum_surv.attr.jacobian.output_jacobian`, in chunks of ``batch_size`` points.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+
+from captum_surv._compat import integration_nodes
+from captum_surv.attr.jacobian import output_jacobian
+from captum_surv.models.base import SurvivalForward
+
+Inputs = tuple[torch.Tensor, ...]
+
+METHODS = ("grad", "smoothgrad", "gxi", "intgrad", "gradshap")
+"""Names of the built-in gradient methods accepted by :func:`explain`."""
+
+INTEGRATIONS = ("gausslegendre", "riemann_right", "riemann_left", "riemann_middle", "riemann_trapezoid")
+"""Integration schemes for IntGrad(t) (Captum's ``method`` names)."""
+
+
+def as_tuple(value: Any) -> tuple[Any, ...]:
+    """Wrap a single tensor in a tuple; pass tuples and lists through as tuples."""
+    return tuple(value) if isinstance(value, (tuple, list)) else (value,)
+
+
+def _check_count(name: str, value: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value <= 0:
+        raise ValueError(f"{name} must be a positive integer, got {value!r}.")
+    return int(value)
+
+
+def _check_finite(name: str, tensors: Inputs) -> None:
+    for i, x in enumerate(tensors):
+        if x.is_floating_point() and not torch.isfinite(x).all():
+            raise ValueError(f"{name} (tensor {i}) contains NaN or inf; pass finite values.")
+
+
+def _match_baselines(name: str, baselines: Any, inputs: Inputs, per_instance: bool) -> Inputs:
+    """Validate baselines against inputs: same number of tensors, same per-row shapes.
+
+    Returns tensors with a leading batch axis (``[1 or B or M, *S]``) in the inputs' dtype.
+    """
+    values = as_tuple(baselines)
+    if len(values) != len(inputs):
+        raise ValueError(
+            f"{name} has {len(values)} tensor(s) but the inputs have {len(inputs)}; pass one "
+            "baseline tensor per input tensor (a tuple for tuple inputs)."
+        )
+    result = []
+    for i, (b, x) in enumerate(zip(values, inputs)):
+        if isinstance(b, (int, float)):
+            b = torch.full((1, *x.shape[1:]), float(b))
+        b = torch.as_tensor(b, dtype=x.dtype if x.is_floating_point() else None, device=x.device)
+        if b.shape == x.shape[1:]:
+            b = b.unsqueeze(0)
+        if b.shape[1:] != x.shape[1:]:
+            raise ValueError(
+                f"{name} tensor {i} has shape {tuple(b.shape)}, which does not match the inputs' "
+                f"per-instance shape {tuple(x.shape[1:])}. Pass [1, *S], [n, *S] or [*S] "
+                f"tensors with S = {tuple(x.shape[1:])}."
+            )
+        if b.shape[0] == 0:
+            raise ValueError(f"{name} tensor {i} is empty; pass at least one reference row.")
+        if per_instance and b.shape[0] not in (1, x.shape[0]):
+            raise ValueError(
+                f"{name} tensor {i} has {b.shape[0]} rows; pass one row (shared) or one row per "
+                f"instance ({x.shape[0]})."
+            )
+        result.append(b)
+    _check_finite(name, tuple(result))
+    return tuple(result)
+
+
+class _Accumulator:
+    """Accumulates ``sum_p weight_p * multiplier_p * J(z_p)`` into per-instance attributions."""
+
+    def __init__(
+        self,
+        forward: SurvivalForward,
+        inputs: Inputs,
+        batch_size: int,
+        show_progress: bool,
+        desc: str,
+    ) -> None:
+        self.forward = forward
+        self.batch_size = batch_size
+        self.show_progress = show_progress
+        self.desc = desc
+        n, t = inputs[0].shape[0], forward.n_times
+        self.totals = [
+            torch.zeros((n, t, *x.shape[1:]), dtype=x.dtype, device=x.device) for x in inputs
+        ]
+
+    def add(
+        self,
+        points: Inputs,
+        owner: torch.Tensor,
+        weight: torch.Tensor,
+        multiplier: Inputs | None,
+    ) -> None:
+        """Add the weighted Jacobians at ``points`` (``[P, *S]``) to rows ``owner`` (``[P]``)."""
+        n_points = points[0].shape[0]
+        starts = range(0, n_points, self.batch_size)
+        for start in tqdm(starts, disable=not self.show_progress, desc=self.desc):
+            chunk = slice(start, start + self.batch_size)
+            jacobians, _ = output_jacobian(self.forward, tuple(z[chunk] for z in points))
+            for i, jac in enumerate(jacobians):
+                w = weight[chunk].to(jac.dtype).reshape(-1, *([1] * (jac.dim() - 1)))
+                term = jac * w
+                if multiplier is not None:
+                    term = term * multiplier[i][chunk].unsqueeze(1)
+                self.totals[i].index_add_(0, owner[chunk], term)
+
+
+def _predict(forward: SurvivalForward, inputs: Inputs, batch_size: int) -> torch.Tensor:
+    with torch.no_grad():
+        parts = [
+            forward(*(x[s : s + batch_size] for x in inputs))
+            for s in range(0, inputs[0].shape[0], batch_size)
+        ]
+    return torch.cat(parts, dim=0)
+
+
+def _feature_sd(reference: Inputs) -> Inputs:
+    sds = []
+    for i, r in enumerate(reference):
+        if r.shape[0] < 2:
+            raise ValueError(
+                f"The reference data for the noise scale (tensor {i}) has {r.shape[0]} row; "
+                "pass at least 2 rows (reference=...) or absolute stdevs=..."
+            )
+        sds.append(r.std(dim=0, unbiased=True, keepdim=True))
+    return tuple(sds)
+
+
+def gradient_attributions(
+    forward: SurvivalForward,
+    inputs: Inputs,
+    method: str,
+    baselines: Any = None,
+    *,
+    n_steps: int = 50,
+    integration: str = "gausslegendre",
+    n_samples: int | None = None,
+    noise_level: float = 0.1,
+    stdevs: float | Sequence[float] | None = None,
+    reference: Any = None,
+    sampling: str = "random",
+    seed: int | None = None,
+    batch_size: int = 4096,
+    show_progress: bool = False,
+) -> dict[str, Any]:
+    """Compute one of the five gradient methods for every time point.
+
+    See :func:`explain` for the arguments. Returns a dict with ``attributions`` (tuple of
+    ``[B, T, *S]``), ``prediction`` ``[B, T]``, ``reference_prediction`` (or None),
+    ``baselines`` and the resolved ``options``.
+    """
+    batch_size = _check_count("batch_size", batch_size)
+    n = inputs[0].shape[0]
+    generator = torch.Generator(device="cpu")
+    if seed is not None:
+        generator.manual_seed(int(seed))
+    else:
+        generator.seed()
+    acc = _Accumulator(forward, inputs, batch_size, show_progress, method)
+    options: dict[str, Any] = {"batch_size": batch_size}
+    reference_prediction = None
+    used_baselines: Inputs | None = None
+    owner_all = torch.arange(n)
+
+    if method in ("grad", "gxi"):
+        multiplier = inputs if method == "gxi" else None
+        acc.add(inputs, owner_all, torch.ones(n), multiplier)
+    elif method == "smoothgrad":
+        n_samples = _check_count("n_samples", 10 if n_samples is None else n_samples)
+        if stdevs is not None:
+            scale = tuple(
+                torch.as_tensor(s, dtype=x.dtype).expand(1, *x.shape[1:])
+                for s, x in zip(as_tuple(stdevs) if len(inputs) > 1 else (stdevs,), inputs)
+            )
+            options["stdevs"] = stdevs
+        else:
+            if float(noise_level) < 0:
+                raise ValueError(f"noise_level must be >= 0, got {noise_level}.")
+            ref = inputs if reference is None else _match_baselines("reference", reference, inputs, False)
+            scale = tuple(float(noise_level) * sd for sd in _feature_sd(ref))
+            options["noise_level"] = float(noise_level)
+        points = []
+        for x, s in zip(inputs, scale):
+            noise = torch.randn((n, n_samples, *x.shape[1:]), generator=generator, dtype=x.dtype)
+            points.append((x.unsqueeze(1) + noise * s.unsqueeze(1)).reshape(-1, *x.shape[1:]))
+        owner = owner_all.repeat_interleave(n_samples)
+        acc.add(tuple(points), owner, torch.full((n * n_samples,), 1.0 / n_samples), None)
+        options.update(n_samples=n_samples, seed=seed)
+    elif method == "intgrad":
+        n_steps = _check_count("n_steps", n_steps)
+        if integration not in INTEGRATIONS:
+            raise ValueError(f"integration={integration!r} is unknown; choose one of {list(INTEGRATIONS)}.")
+        if baselines is None:
+            baselines = tuple(torch.zeros((1, *x.shape[1:]), dtype=x.dtype) for x in inputs)
+        base = _match_baselines("baselines", baselines, inputs, per_instance=True)
+        base = tuple(b.expand(n, *b.shape[1:]) for b in base)
+        alphas, weights = integration_nodes(integration, n_steps)
+        alpha = torch.tensor(alphas, dtype=torch.float64)
+        points = tuple(
+            (b.unsqueeze(1) + alpha.to(x.dtype).reshape(1, -1, *([1] * (x.dim() - 1)))
+             * (x - b).unsqueeze(1)).reshape(-1, *x.shape[1:])
+            for x, b in zip(inputs, base)
+        )
+        owner = owner_all.repeat_interleave(n_steps)
+        weight = torch.tensor(weights, dtype=torch.float64).repeat(n)
+        diff = tuple((x - b).repeat_interleave(n_steps, dim=0) for x, b in zip(inputs, base))
+        acc.add(points, owner, weight, diff)
+        reference_prediction = _predict(forward, base, batch_size)
+        used_baselines = base
+        options.update(n_steps=n_steps, integration=integration)
+    elif method == "gradshap":
+        if baselines is None:
+            raise ValueError(
+                "gradshap needs reference data: pass baselines=<reference rows [M, *S]>, e.g. "
+                "captum_surv.baselines.sample(x_train, 25, seed=0)."
+            )
+        refs = _match_baselines("baselines", baselines, inputs, per_instance=False)
+        n_ref = refs[0].shape[0]
+        if any(r.shape[0] != n_ref for r in refs):
+            raise ValueError("All baseline tensors need the same number of reference rows.")
+        if sampling == "random":
+            n_samples = _check_count("n_samples", 50 if n_samples is None else n_samples)
+            index = torch.randint(n_ref, (n, n_samples), generator=generator).reshape(-1)
+            alpha = torch.rand((n, n_samples), generator=generator, dtype=torch.float64).reshape(-1)
+            owner = owner_all.repeat_interleave(n_samples)
+            weight = torch.full((n * n_samples,), 1.0 / n_samples, dtype=torch.float64)
+            options.update(n_samples=n_samples, seed=seed)
+        elif sampling == "gausslegendre":
+            n_steps = _check_count("n_steps", n_steps)
+            alphas, weights = integration_nodes("gausslegendre", n_steps)
+            index = torch.arange(n_ref).repeat_interleave(n_steps).repeat(n)
+            alpha = torch.tensor(alphas, dtype=torch.float64).repeat(n_ref * n)
+            owner = owner_all.repeat_interleave(n_ref * n_steps)
+            weight = (torch.tensor(weights, dtype=torch.float64) / n_ref).repeat(n_ref * n)
+            options.update(n_steps=n_steps)
+        else:
+            raise ValueError(f"sampling={sampling!r} is unknown; choose 'random' or 'gausslegendre'.")
+        points, diff = [], []
+        for x, r in zip(inputs, refs):
+            start = r[index]
+            delta = x[owner] - start
+            shape = (-1, *([1] * (x.dim() - 1)))
+            points.append(start + alpha.to(x.dtype).reshape(shape) * delta)
+            diff.append(delta)
+        acc.add(tuple(points), owner, weight, tuple(diff))
+        mean_reference = _predict(forward, refs, batch_size).mean(dim=0, keepdim=True)
+        reference_prediction = mean_reference.expand(n, -1).clone()
+        used_baselines = refs
+        options.update(sampling=sampling)
+    else:  # pragma: no cover - guarded by explain()
+        raise ValueError(f"Unknown method {method!r}.")
+
+    return {
+        "attributions": tuple(acc.totals),
+        "prediction": _predict(forward, inputs, batch_size),
+        "reference_prediction": reference_prediction,
+        "baselines": used_baselines,
+        "options": options,
+    }
