@@ -7,6 +7,10 @@ Reference: S. H. Langbein, N. Koenen, M. N. Wright. "Gradient-based Explanations
 Learning Survival Models" (2025).
 """
 
+from captum_surv import baselines
+from captum_surv.attr.explain import explain
+from captum_surv.attr.methods import METHODS
+from captum_surv.explanation import SurvExplanation
 from captum_surv.models import (
     SUPPORTED_MODELS,
     SurvivalForward,
@@ -18,10 +22,14 @@ from captum_surv.outputs import OUTPUTS
 __version__ = "0.1.0"
 
 __all__ = [
+    "METHODS",
     "OUTPUTS",
     "SUPPORTED_MODELS",
+    "SurvExplanation",
     "SurvivalForward",
     "__version__",
+    "baselines",
     "compute_coxtime_baseline_hazards",
+    "explain",
     "from_pycox",
 ]

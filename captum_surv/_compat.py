@@ -6,6 +6,8 @@ import here makes an upgrade a one-file change.
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from typing import Any
 
 from pycox.models import cox as _pycox_cox
@@ -30,3 +32,109 @@ def integration_nodes(scheme: str, n_steps: int) -> tuple[list[float], list[floa
 
     step_sizes, alphas = approximation_parameters(scheme)
     return list(alphas(n_steps)), list(step_sizes(n_steps))
+
+
+# --------------------------------------------------------------------------- Captum
+# Captum's private helpers are imported lazily: importing captum_surv must not import the
+# whole of Captum. The functions below were written against captum 0.9.
+
+
+def captum_run_forward(
+    forward_fn: Any,
+    inputs: Any,
+    target: Any = None,
+    additional_forward_args: Any = None,
+) -> Any:
+    """Captum's ``_run_forward``: call ``forward_fn`` as Captum does and select ``target``."""
+    from captum._utils.common import _run_forward
+
+    return _run_forward(forward_fn, inputs, target, additional_forward_args)
+
+
+def captum_select_targets(output: Any, target: Any) -> Any:
+    """Captum's ``_select_targets`` (int, tuple, per-example list or tensor targets)."""
+    from captum._utils.common import _select_targets
+
+    return _select_targets(output, target)
+
+
+def captum_default_gradient_func() -> Any:
+    """Captum's default ``gradient_func`` (``captum._utils.gradient.compute_gradients``)."""
+    from captum._utils.gradient import compute_gradients
+
+    return compute_gradients
+
+
+def summed_gradients(
+    forward_fn: Any,
+    inputs: Any,
+    target_ind: Any = None,
+    additional_forward_args: Any = None,
+) -> tuple[Any, ...]:
+    """Drop-in for Captum's ``compute_gradients`` with one backward of the summed outputs.
+
+    Captum differentiates ``torch.unbind(outputs)``, one autograd root per row. When rows
+    are independent (a network in eval mode) the gradient of the sum is the same per row,
+    and one root is much faster for many rows.
+    """
+    import torch
+
+    inputs = inputs if isinstance(inputs, tuple) else (inputs,)
+    with torch.autograd.set_grad_enabled(True):
+        outputs = captum_run_forward(forward_fn, inputs, target_ind, additional_forward_args)
+        if outputs[0].numel() != 1:
+            raise AssertionError(
+                "Target not provided when necessary, cannot take gradient with respect to "
+                "multiple outputs."
+            )
+        grads = torch.autograd.grad(outputs.sum(), inputs, allow_unused=True)
+    return tuple(
+        torch.zeros_like(x) if g is None else g for x, g in zip(inputs, grads, strict=True)
+    )
+
+
+@contextlib.contextmanager
+def summed_layer_gradients(layer_attribution: Any) -> Iterator[bool]:
+    """Make ``LayerIntegratedGradients`` take one backward of its summed selected outputs.
+
+    ``LayerIntegratedGradients.attribute`` builds a fresh gradient function on every call
+    (``_make_gradient_func``), which differentiates ``torch.unbind(output)``. Within this
+    context the instance's factory is wrapped: while its gradient function runs, the
+    instance's ``forward_func`` is swapped for one returning the sum of the selected
+    outputs as a one-element tensor, and the target is passed as ``None``. Yields whether
+    the patch could be applied (if Captum's internals changed, nothing is patched and the
+    attribution keeps Captum's own, slower, gradient path).
+    """
+    original_make = getattr(type(layer_attribution), "_make_gradient_func", None)
+    if original_make is None or "_make_gradient_func" in vars(layer_attribution):
+        yield False
+        return
+
+    def make_gradient_func(*args: Any, **kwargs: Any) -> Any:
+        inner = original_make(layer_attribution, *args, **kwargs)
+
+        def gradient_func(
+            forward_fn: Any,
+            inputs: Any,
+            target_ind: Any = None,
+            additional_forward_args: Any = None,
+        ) -> Any:
+            forward = layer_attribution.forward_func
+
+            def summed(*forward_args: Any) -> Any:
+                out = captum_select_targets(forward(*forward_args), target_ind)
+                return out.sum().reshape(1)
+
+            layer_attribution.forward_func = summed
+            try:
+                return inner(forward_fn, inputs, None, additional_forward_args)
+            finally:
+                layer_attribution.forward_func = forward
+
+        return gradient_func
+
+    layer_attribution._make_gradient_func = make_gradient_func
+    try:
+        yield True
+    finally:
+        del layer_attribution._make_gradient_func

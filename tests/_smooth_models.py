@@ -81,7 +81,9 @@ def build(kind: str, activation: type[nn.Module] = nn.Tanh, seed: int = 0):
         labtrans = pm.LogisticHazard.label_transform(8)
         y = labtrans.fit_transform(d, e)
         model = pm.LogisticHazard(
-            mlp(labtrans.out_features, activation), tt.optim.Adam(0.01), duration_index=labtrans.cuts
+            mlp(labtrans.out_features, activation),
+            tt.optim.Adam(0.01),
+            duration_index=labtrans.cuts,
         )
         model.fit(x, y, batch_size=64, epochs=2, verbose=False)
     elif kind == "pchazard":

@@ -51,12 +51,14 @@ def _as_tuple(x):
 
 def _loop(algorithm, fwd, inputs, **kwargs):
     """Captum looped over targets, stacked to [B, T, *S] (tuple)."""
-    per_target = [_as_tuple(algorithm.attribute(inputs, target=k, **kwargs)) for k in range(fwd.n_times)]
+    per_target = [
+        _as_tuple(algorithm.attribute(inputs, target=k, **kwargs)) for k in range(fwd.n_times)
+    ]
     return tuple(torch.stack([p[i] for p in per_target], dim=1) for i in range(len(per_target[0])))
 
 
 def _assert_close(ours, ref, rtol=1e-5):
-    for a, b in zip(_as_tuple(ours), _as_tuple(ref)):
+    for a, b in zip(_as_tuple(ours), _as_tuple(ref), strict=True):
         scale = b.abs().max().item()
         assert scale > 0
         assert torch.allclose(a, b, rtol=rtol, atol=rtol * scale), (a - b).abs().max().item()
@@ -80,7 +82,11 @@ def test_grad_gxi_intgrad_equal_captum(trained, kind):
     baselines = _rows(x, slice(10, 14))  # one baseline per instance
     ig = explain(fwd, inputs, "intgrad", baselines, n_steps=12, integration="riemann_trapezoid")
     ref = _loop(
-        IntegratedGradients(fwd), fwd, inputs, baselines=baselines, n_steps=12,
+        IntegratedGradients(fwd),
+        fwd,
+        inputs,
+        baselines=baselines,
+        n_steps=12,
         method="riemann_trapezoid",
     )
     _assert_close(ig.attributions, ref)
@@ -97,7 +103,9 @@ def test_smoothgrad_matches_reference_with_same_draws(trained, kind):
     model, x = trained(kind)
     fwd = _forward(model, kind)
     inputs, reference = x[:3], x[50:150]
-    expl = explain(fwd, inputs, "smoothgrad", seed=7, n_samples=6, noise_level=0.2, reference=reference)
+    expl = explain(
+        fwd, inputs, "smoothgrad", seed=7, n_samples=6, noise_level=0.2, reference=reference
+    )
 
     gen = torch.Generator().manual_seed(7)
     noise = torch.randn((3, 6, x.shape[1]), generator=gen, dtype=inputs.dtype)
@@ -148,7 +156,10 @@ def test_intgrad_relu_gap_shrinks_with_steps(trained):
     inputs = x[:8].double()
     gaps = [
         explain(fwd, inputs, "intgrad", n_steps=n, integration="riemann_trapezoid")
-        .completeness_residual().abs().max().item()
+        .completeness_residual()
+        .abs()
+        .max()
+        .item()
         for n in (4, 64, 1000)
     ]
     assert gaps[2] < gaps[0]

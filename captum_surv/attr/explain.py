@@ -149,8 +149,7 @@ def explain(
         method_name = result.pop("method_name")
     else:
         raise ValueError(
-            f"method must be one of {list(METHODS)} or a Captum attribution class; got "
-            f"{method!r}."
+            f"method must be one of {list(METHODS)} or a Captum attribution class; got {method!r}."
         )
     attributions = result["attributions"]
     return SurvExplanation(
@@ -214,7 +213,7 @@ def _captum_attributions(
                     torch.as_tensor(b, dtype=x.dtype).reshape(-1, *x.shape[1:])
                     if not isinstance(b, (int, float))
                     else torch.full((1, *x.shape[1:]), float(b), dtype=x.dtype)
-                    for b, x in zip(as_tuple(baselines), inputs)
+                    for b, x in zip(as_tuple(baselines), inputs, strict=True)
                 )
             out = forward(*used)
             if isinstance(algorithm, _DISTRIBUTION_BASELINES) or out.shape[0] not in (1, n):

@@ -86,9 +86,7 @@ def _proportional_hazards(
         g = forward._run_net(net, *leaves).reshape(-1)
         grads = torch.autograd.grad(g.sum(), [x for x in leaves if x.requires_grad])
     grads_iter = iter(grads)
-    dg_dx = tuple(
-        next(grads_iter) if x.requires_grad else torch.zeros_like(x) for x in leaves
-    )
+    dg_dx = tuple(next(grads_iter) if x.requires_grad else torch.zeros_like(x) for x in leaves)
     g = g.detach()
     outer = _transform_jacobian(forward.output_from_log_risk, g.unsqueeze(1).squeeze(1))
     # outer: [N, T] (g is a scalar per row); make the raw axis explicit
@@ -97,7 +95,9 @@ def _proportional_hazards(
     return _chain(outer, inner, 1), forward.output_from_log_risk(g)
 
 
-def _raw_jacobian(net_fn: Callable[..., torch.Tensor], inputs: Inputs) -> tuple[Inputs, torch.Tensor]:
+def _raw_jacobian(
+    net_fn: Callable[..., torch.Tensor], inputs: Inputs
+) -> tuple[Inputs, torch.Tensor]:
     """Jacobian of the raw network outputs ``[N, *R]`` w.r.t. each input row."""
     leaves = _leaf(inputs)
     with torch.no_grad():
@@ -106,6 +106,7 @@ def _raw_jacobian(net_fn: Callable[..., torch.Tensor], inputs: Inputs) -> tuple[
     n_features = sum(x[0].numel() for x in inputs if x.is_floating_point())
     argnums = tuple(i for i, x in enumerate(inputs) if x.is_floating_point())
     if n_features < n_raw and len(argnums) == len(inputs):
+
         def one_row(*rows: torch.Tensor) -> torch.Tensor:
             return net_fn(*(r.unsqueeze(0) for r in rows)).squeeze(0)
 
@@ -141,7 +142,9 @@ def _head_then_transform(
     return _chain(outer, raw_jac, raw.dim() - 1), transform(raw)
 
 
-def _coxtime(forward: CoxTimeForward, net: nn.Module, inputs: Inputs) -> tuple[Inputs, torch.Tensor]:
+def _coxtime(
+    forward: CoxTimeForward, net: nn.Module, inputs: Inputs
+) -> tuple[Inputs, torch.Tensor]:
     scaled = forward.scaled_grid if forward.output == "log_risk" else forward.scaled_native
     n, n_t = inputs[0].shape[0], scaled.shape[0]
     stacked = _leaf(tuple(x.repeat_interleave(n_t, dim=0) for x in inputs))
@@ -160,8 +163,30 @@ def _coxtime(forward: CoxTimeForward, net: nn.Module, inputs: Inputs) -> tuple[I
     g = g.detach().reshape(n, n_t)
     if forward.output == "log_risk":
         return inner, g
-    outer = _transform_jacobian(forward.output_from_log_risk, g)
-    return _chain(outer, inner, 1), forward.output_from_log_risk(g)
+    # Chain rule through H(t_k) = sum_{j <= left_k} h0_j exp(g_j), without materialising
+    # the [N, T, J] Jacobian of the transform: cumulate h0_j exp(g_j) dg_j/dx over j.
+    weight = forward.baseline_hazard.to(g.dtype) * torch.exp(g)  # [N, J]
+    left = torch.as_tensor(forward._lookup.left, device=g.device)
+    outputs = forward.output_from_log_risk(g)
+    native_cumhazard = torch.cumsum(weight, dim=1)
+    cumhazard = torch.cat([weight.new_zeros((n, 1)), native_cumhazard], 1).index_select(1, left)
+    result = []
+    for d in inner:
+        flat = d.reshape(n, n_t, -1)
+        running = torch.cumsum(weight.unsqueeze(2) * flat, dim=1)
+        extended = torch.cat([running.new_zeros((n, 1, running.shape[2])), running], dim=1)
+        d_cumhazard = extended.index_select(1, left)  # [N, T, F]
+        if forward.output == "cumhazard":
+            jac = d_cumhazard
+        elif forward.output == "survival":
+            jac = -torch.exp(-cumhazard).unsqueeze(2) * d_cumhazard
+        else:  # hazard: increments of the cumulative hazard between grid times
+            previous = torch.cat(
+                [d_cumhazard.new_zeros((n, 1, flat.shape[2])), d_cumhazard[:, :-1]], 1
+            )
+            jac = d_cumhazard - previous
+        result.append(jac.reshape(n, -1, *d.shape[2:]))
+    return tuple(result), outputs
 
 
 def _generic(forward: SurvivalForward, inputs: Inputs) -> tuple[Inputs, torch.Tensor]:

@@ -34,7 +34,13 @@ Inputs = tuple[torch.Tensor, ...]
 METHODS = ("grad", "smoothgrad", "gxi", "intgrad", "gradshap")
 """Names of the built-in gradient methods accepted by :func:`explain`."""
 
-INTEGRATIONS = ("gausslegendre", "riemann_right", "riemann_left", "riemann_middle", "riemann_trapezoid")
+INTEGRATIONS = (
+    "gausslegendre",
+    "riemann_right",
+    "riemann_left",
+    "riemann_middle",
+    "riemann_trapezoid",
+)
 """Integration schemes for IntGrad(t) (Captum's ``method`` names)."""
 
 
@@ -67,7 +73,7 @@ def _match_baselines(name: str, baselines: Any, inputs: Inputs, per_instance: bo
             "baseline tensor per input tensor (a tuple for tuple inputs)."
         )
     result = []
-    for i, (b, x) in enumerate(zip(values, inputs)):
+    for i, (b, x) in enumerate(zip(values, inputs, strict=True)):
         if isinstance(b, (int, float)):
             b = torch.full((1, *x.shape[1:]), float(b))
         b = torch.as_tensor(b, dtype=x.dtype if x.is_floating_point() else None, device=x.device)
@@ -197,17 +203,23 @@ def gradient_attributions(
         if stdevs is not None:
             scale = tuple(
                 torch.as_tensor(s, dtype=x.dtype).expand(1, *x.shape[1:])
-                for s, x in zip(as_tuple(stdevs) if len(inputs) > 1 else (stdevs,), inputs)
+                for s, x in zip(
+                    as_tuple(stdevs) if len(inputs) > 1 else (stdevs,), inputs, strict=True
+                )
             )
             options["stdevs"] = stdevs
         else:
             if float(noise_level) < 0:
                 raise ValueError(f"noise_level must be >= 0, got {noise_level}.")
-            ref = inputs if reference is None else _match_baselines("reference", reference, inputs, False)
+            ref = (
+                inputs
+                if reference is None
+                else _match_baselines("reference", reference, inputs, False)
+            )
             scale = tuple(float(noise_level) * sd for sd in _feature_sd(ref))
             options["noise_level"] = float(noise_level)
         points = []
-        for x, s in zip(inputs, scale):
+        for x, s in zip(inputs, scale, strict=True):
             noise = torch.randn((n, n_samples, *x.shape[1:]), generator=generator, dtype=x.dtype)
             points.append((x.unsqueeze(1) + noise * s.unsqueeze(1)).reshape(-1, *x.shape[1:]))
         owner = owner_all.repeat_interleave(n_samples)
@@ -216,7 +228,9 @@ def gradient_attributions(
     elif method == "intgrad":
         n_steps = _check_count("n_steps", n_steps)
         if integration not in INTEGRATIONS:
-            raise ValueError(f"integration={integration!r} is unknown; choose one of {list(INTEGRATIONS)}.")
+            raise ValueError(
+                f"integration={integration!r} is unknown; choose one of {list(INTEGRATIONS)}."
+            )
         if baselines is None:
             baselines = tuple(torch.zeros((1, *x.shape[1:]), dtype=x.dtype) for x in inputs)
         base = _match_baselines("baselines", baselines, inputs, per_instance=True)
@@ -224,13 +238,17 @@ def gradient_attributions(
         alphas, weights = integration_nodes(integration, n_steps)
         alpha = torch.tensor(alphas, dtype=torch.float64)
         points = tuple(
-            (b.unsqueeze(1) + alpha.to(x.dtype).reshape(1, -1, *([1] * (x.dim() - 1)))
-             * (x - b).unsqueeze(1)).reshape(-1, *x.shape[1:])
-            for x, b in zip(inputs, base)
+            (
+                b.unsqueeze(1)
+                + alpha.to(x.dtype).reshape(1, -1, *([1] * (x.dim() - 1))) * (x - b).unsqueeze(1)
+            ).reshape(-1, *x.shape[1:])
+            for x, b in zip(inputs, base, strict=True)
         )
         owner = owner_all.repeat_interleave(n_steps)
         weight = torch.tensor(weights, dtype=torch.float64).repeat(n)
-        diff = tuple((x - b).repeat_interleave(n_steps, dim=0) for x, b in zip(inputs, base))
+        diff = tuple(
+            (x - b).repeat_interleave(n_steps, dim=0) for x, b in zip(inputs, base, strict=True)
+        )
         acc.add(points, owner, weight, diff)
         reference_prediction = _predict(forward, base, batch_size)
         used_baselines = base
@@ -261,9 +279,11 @@ def gradient_attributions(
             weight = (torch.tensor(weights, dtype=torch.float64) / n_ref).repeat(n_ref * n)
             options.update(n_steps=n_steps)
         else:
-            raise ValueError(f"sampling={sampling!r} is unknown; choose 'random' or 'gausslegendre'.")
+            raise ValueError(
+                f"sampling={sampling!r} is unknown; choose 'random' or 'gausslegendre'."
+            )
         points, diff = [], []
-        for x, r in zip(inputs, refs):
+        for x, r in zip(inputs, refs, strict=True):
             start = r[index]
             delta = x[owner] - start
             shape = (-1, *([1] * (x.dim() - 1)))

@@ -148,7 +148,9 @@ def compute_coxtime_baseline_hazards(
                 "The model has no training_data; fit it first or pass input and target."
             )
         input, target = model.training_data
-    durations, events = (np.asarray(a, dtype=np.float64).ravel() for a in tt.tuplefy(target).to_numpy())
+    durations, events = (
+        np.asarray(a, dtype=np.float64).ravel() for a in tt.tuplefy(target).to_numpy()
+    )
     arrays = [np.asarray(a) for a in tt.tuplefy(input).to_numpy().flatten()]
     if np.any(np.diff(durations) < 0):
         order = np.argsort(durations, kind="stable")
@@ -181,9 +183,10 @@ def compute_coxtime_baseline_hazards(
             rows = [x.repeat(n_t, *([1] * (x.dim() - 1))) for x in sub]  # time-major rows
             t_col = times.repeat_interleave(n_sub).reshape(-1, 1)
             expg = torch.exp(net(*rows, t_col).reshape(n_t, n_sub)).double()
-            mask = torch.arange(offset, n_rows, device=device)[None, :] >= torch.as_tensor(
-                first_pos[lo:hi], device=device
-            )[:, None]
+            mask = (
+                torch.arange(offset, n_rows, device=device)[None, :]
+                >= torch.as_tensor(first_pos[lo:hi], device=device)[:, None]
+            )
             at_risk[lo:hi] = (expg * mask).sum(dim=1).cpu().numpy()
     frame = pd.DataFrame({"duration": durations, "event": events})
     frame = frame[frame["duration"] <= limit]

@@ -107,7 +107,9 @@ def from_pycox(
     }
     if isinstance(model, pycox_models.CoxTime):
         return _coxtime(model, common)
-    if isinstance(model, (pycox_models.CoxPH, pycox_models.CoxCC)) or is_pycox_proportional_hazards(model):
+    if isinstance(model, (pycox_models.CoxPH, pycox_models.CoxCC)) or is_pycox_proportional_hazards(
+        model
+    ):
         return _cox(model, common)
     if isinstance(model, pycox_models.DeepHit):
         return _deephit(model, common)
