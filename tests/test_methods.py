@@ -16,7 +16,7 @@ from torch import nn
 
 import captum_surv
 from captum_surv import explain
-from captum_surv.attr.jacobian import _raw_jacobian, output_jacobian
+from captum_surv.attr.jacobian import _full_jacobian, output_jacobian
 from tests._smooth_models import build
 
 KINDS = ["coxph", "coxtime", "logistic_hazard", "pchazard", "deephit", "two_input"]
@@ -200,13 +200,13 @@ def test_jacobian_engine_routes_match_autograd(trained):
     torch.manual_seed(0)
     net = nn.Sequential(nn.Linear(10, 7), nn.Tanh(), nn.Linear(7, 3)).double()
     x = torch.randn(4, 10, dtype=torch.float64)
-    (jac,), _ = _raw_jacobian(net, (x,))
+    (jac,), _ = _full_jacobian(net, (x,))
     ref = torch.autograd.functional.jacobian(net, x).diagonal(dim1=0, dim2=2).permute(2, 0, 1)
     assert torch.allclose(jac, ref, atol=1e-12)
     # forward route: fewer features than raw outputs
     net2 = nn.Sequential(nn.Linear(2, 9), nn.Tanh()).double()
     x2 = torch.randn(4, 2, dtype=torch.float64)
-    (jac2,), _ = _raw_jacobian(net2, (x2,))
+    (jac2,), _ = _full_jacobian(net2, (x2,))
     ref2 = torch.autograd.functional.jacobian(net2, x2).diagonal(dim1=0, dim2=2).permute(2, 0, 1)
     assert torch.allclose(jac2, ref2, atol=1e-12)
     # a full forward: every family's Jacobian vs autograd's

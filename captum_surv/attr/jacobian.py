@@ -6,10 +6,10 @@ independent (the network is in eval mode), which every route below relies on.
 
 * Proportional hazards (CoxPH, CoxCC): the input enters only through the scalar
   ``g(x)``: one backward pass of ``g`` serves every time point, times ``d out / d g``.
-* Discrete-time heads (LogisticHazard, PMF, ..., DeepHit): the network returns ``M``
-  raw outputs; their Jacobian costs one forward-mode pass per input feature or one
-  reverse-mode pass per raw output, whichever is fewer. The survival transform on top is
-  differentiated analytically (forward mode, no network call).
+* Discrete-time heads (LogisticHazard, PMF, ..., DeepHit) and any other forward: the
+  Jacobian of the whole map (network and survival transform) costs one forward-mode pass
+  per input feature or one batched reverse-mode pass per output column, whichever is
+  fewer; each pass processes all rows at once.
 * CoxTime: ``g(x, t_j)`` at each jump time is one stacked row; one backward of the sum
   gives every row's gradient, then the chain rule through the cumulative hazard.
 """
@@ -47,35 +47,13 @@ def output_jacobian(forward: SurvivalForward, inputs: Inputs) -> tuple[Inputs, t
     if isinstance(forward, CoxTimeForward):
         return _coxtime(forward, net, inputs)
     if isinstance(forward, (DiscreteForward, DeepHitForward)):
-        return _head_then_transform(forward, net, inputs, forward.output_from_raw)
-    return _generic(forward, inputs)
+        head = forward.output_from_raw
+        return _full_jacobian(lambda *xs: head(forward._run_net(net, *xs)), inputs)
+    return _full_jacobian(forward, inputs)
 
 
 def _leaf(inputs: Inputs) -> Inputs:
     return tuple(x.detach().requires_grad_(x.is_floating_point()) for x in inputs)
-
-
-def _transform_jacobian(
-    transform: Callable[[torch.Tensor], torch.Tensor], raw: torch.Tensor
-) -> torch.Tensor:
-    """``d transform(raw)[n, k] / d raw[n, ...]`` as ``[N, T, *raw.shape[1:]]``."""
-
-    def one_row(row: torch.Tensor) -> torch.Tensor:
-        return transform(row.unsqueeze(0)).squeeze(0)
-
-    return torch.func.vmap(torch.func.jacfwd(one_row))(raw.detach())
-
-
-def _chain(outer: torch.Tensor, inner: Inputs, raw_dims: int) -> Inputs:
-    """Contract ``outer [N, T, *R]`` with ``inner [N, *R, *S]`` over the raw axes R."""
-    n, t = outer.shape[:2]
-    flat_outer = outer.reshape(n, t, -1)
-    result = []
-    for jac in inner:
-        feature_shape = jac.shape[1 + raw_dims :]
-        flat_inner = jac.reshape(n, flat_outer.shape[2], -1)
-        result.append(torch.bmm(flat_outer, flat_inner).reshape(n, t, *feature_shape))
-    return tuple(result)
 
 
 def _proportional_hazards(
@@ -84,62 +62,72 @@ def _proportional_hazards(
     leaves = _leaf(inputs)
     with torch.enable_grad():
         g = forward._run_net(net, *leaves).reshape(-1)
-        grads = torch.autograd.grad(g.sum(), [x for x in leaves if x.requires_grad])
-    grads_iter = iter(grads)
-    dg_dx = tuple(next(grads_iter) if x.requires_grad else torch.zeros_like(x) for x in leaves)
-    g = g.detach()
-    outer = _transform_jacobian(forward.output_from_log_risk, g.unsqueeze(1).squeeze(1))
-    # outer: [N, T] (g is a scalar per row); make the raw axis explicit
-    outer = outer.reshape(g.shape[0], forward.n_times, 1)
-    inner = tuple(d.unsqueeze(1) for d in dg_dx)
-    return _chain(outer, inner, 1), forward.output_from_log_risk(g)
-
-
-def _raw_jacobian(
-    net_fn: Callable[..., torch.Tensor], inputs: Inputs
-) -> tuple[Inputs, torch.Tensor]:
-    """Jacobian of the raw network outputs ``[N, *R]`` w.r.t. each input row."""
-    leaves = _leaf(inputs)
-    with torch.no_grad():
-        raw = net_fn(*inputs)
-    n_raw = raw[0].numel()
-    n_features = sum(x[0].numel() for x in inputs if x.is_floating_point())
-    argnums = tuple(i for i, x in enumerate(inputs) if x.is_floating_point())
-    if n_features < n_raw and len(argnums) == len(inputs):
-
-        def one_row(*rows: torch.Tensor) -> torch.Tensor:
-            return net_fn(*(r.unsqueeze(0) for r in rows)).squeeze(0)
-
-        jac = torch.func.vmap(torch.func.jacfwd(one_row, argnums=argnums))(*inputs)
-        return tuple(jac), raw
-    with torch.enable_grad():
-        out = net_fn(*leaves)
-        flat = out.reshape(out.shape[0], -1)
-        eye = torch.eye(n_raw, dtype=flat.dtype, device=flat.device)
-        grad_outputs = eye[:, None, :].expand(n_raw, flat.shape[0], n_raw)
         wrt = [x for x in leaves if x.requires_grad]
-        grads = torch.autograd.grad(flat, wrt, grad_outputs=grad_outputs, is_grads_batched=True)
+        grads = iter(torch.autograd.grad(g.sum(), wrt))
+    g = g.detach()
+    # d out[n, k] / d g[n]: the transform acts elementwise per row, so one forward-mode pass
+    outputs, d_out = torch.func.jvp(forward.output_from_log_risk, (g,), (torch.ones_like(g),))
     result = []
-    grads_iter = iter(grads)
     for x in leaves:
-        if x.requires_grad:
-            g = next(grads_iter)  # [n_raw, N, *S]
-            g = g.movedim(0, 1).reshape(x.shape[0], *out.shape[1:], *x.shape[1:])
-        else:
-            g = torch.zeros((x.shape[0], *out.shape[1:], *x.shape[1:]), dtype=flat.dtype)
-        result.append(g)
-    return tuple(result), raw
+        dg_dx = next(grads) if x.requires_grad else torch.zeros_like(x)
+        scale = d_out.reshape(*d_out.shape, *([1] * (x.dim() - 1)))
+        result.append(scale * dg_dx.unsqueeze(1))
+    return tuple(result), outputs
 
 
-def _head_then_transform(
-    forward: SurvivalForward,
-    net: nn.Module,
-    inputs: Inputs,
-    transform: Callable[[torch.Tensor], torch.Tensor],
-) -> tuple[Inputs, torch.Tensor]:
-    raw_jac, raw = _raw_jacobian(lambda *xs: forward._run_net(net, *xs), inputs)
-    outer = _transform_jacobian(transform, raw)
-    return _chain(outer, raw_jac, raw.dim() - 1), transform(raw)
+def _full_jacobian(fn: Callable[..., torch.Tensor], inputs: Inputs) -> tuple[Inputs, torch.Tensor]:
+    """Jacobian of ``fn(*inputs) -> [N, T]`` w.r.t. each input row, through the whole map.
+
+    Forward mode (one pass per input feature, all rows at once) when there are fewer
+    features than output columns, else batched reverse mode (one pass per column).
+    """
+    with torch.no_grad():
+        out = fn(*inputs)
+    n, n_out = out.shape[0], out[0].numel()
+    floating = [i for i, x in enumerate(inputs) if x.is_floating_point()]
+    n_features = sum(inputs[i][0].numel() for i in floating)
+    jacobians: list[torch.Tensor | None] = [None] * len(inputs)
+    if n_features <= n_out:
+        bases = []
+        for i in floating:
+            x = inputs[i]
+            width = x[0].numel()
+            basis = torch.zeros((n_features, n, width), dtype=x.dtype, device=x.device)
+            offset = sum(inputs[j][0].numel() for j in floating if j < i)
+            basis[torch.arange(offset, offset + width), :, torch.arange(width)] = 1
+            bases.append(basis.reshape(n_features, *x.shape))
+
+        def directional(*tangents: torch.Tensor) -> torch.Tensor:
+            def of_floating(*xs: torch.Tensor) -> torch.Tensor:
+                args = list(inputs)
+                for i, value in zip(floating, xs, strict=True):
+                    args[i] = value
+                return fn(*args)
+
+            primals = tuple(inputs[i] for i in floating)
+            return torch.func.jvp(of_floating, primals, tangents)[1]
+
+        jac = torch.func.vmap(directional)(*bases)  # [F_total, N, *T]
+        offset = 0
+        for i in floating:
+            width = inputs[i][0].numel()
+            block = jac[offset : offset + width].reshape(width, n, n_out)
+            jacobians[i] = block.permute(1, 2, 0).reshape(n, n_out, *inputs[i].shape[1:])
+            offset += width
+    else:
+        leaves = _leaf(inputs)
+        with torch.enable_grad():
+            flat = fn(*leaves).reshape(n, n_out)
+            eye = torch.eye(n_out, dtype=flat.dtype, device=flat.device)
+            grad_outputs = eye[:, None, :].expand(n_out, n, n_out)
+            wrt = [leaves[i] for i in floating]
+            grads = torch.autograd.grad(flat, wrt, grad_outputs=grad_outputs, is_grads_batched=True)
+        for i, g in zip(floating, grads, strict=True):
+            jacobians[i] = g.movedim(0, 1)  # [N, T, *S]
+    for i, x in enumerate(inputs):
+        if jacobians[i] is None:  # integer inputs (e.g. embeddings) get zero attributions
+            jacobians[i] = torch.zeros((n, n_out, *x.shape[1:]), dtype=out.dtype)
+    return tuple(jacobians), out
 
 
 def _coxtime(
@@ -187,16 +175,3 @@ def _coxtime(
             jac = d_cumhazard - previous
         result.append(jac.reshape(n, -1, *d.shape[2:]))
     return tuple(result), outputs
-
-
-def _generic(forward: SurvivalForward, inputs: Inputs) -> tuple[Inputs, torch.Tensor]:
-    """Fallback for other forwards: one reverse pass per time point."""
-    leaves = _leaf(inputs)
-    with torch.enable_grad():
-        out = forward(*leaves)
-        jac = [[] for _ in leaves]
-        for k in range(out.shape[1]):
-            grads = torch.autograd.grad(out[:, k].sum(), leaves, retain_graph=True)
-            for i, g in enumerate(grads):
-                jac[i].append(g)
-    return tuple(torch.stack(j, dim=1) for j in jac), out.detach()
