@@ -1,0 +1,52 @@
+# captum_surv developer tasks. Every target works from a fresh clone:
+# `make test` creates .venv and installs everything it needs first.
+
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP := $(VENV)/bin/pip
+STAMP := $(VENV)/.installed
+# torch==2.13.0 is pinned in constraints.txt (a CPU wheel on the project's
+# machines); an unpinned torch would pull a multi-GB CUDA build.
+CONSTRAINTS := -c constraints.txt
+
+.PHONY: help venv install demo test lint format bench-forward clean
+
+help:
+	@echo "make venv           create .venv and install captum_surv[dev,data,notebooks]"
+	@echo "make demo           run scripts/demo.py (DeepSurv on GBSG2 + Integrated Gradients)"
+	@echo "make test           run the test suite"
+	@echo "make lint           ruff check + ruff format --check"
+	@echo "make format         ruff format + ruff check --fix"
+	@echo "make bench-forward  benchmark forward/baseline hazards against pycox"
+	@echo "make clean          remove caches and outputs (keeps .venv)"
+
+venv: $(STAMP)
+install: $(STAMP)
+
+$(STAMP): pyproject.toml constraints.txt
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PIP) install $(CONSTRAINTS) torch==2.13.0
+	$(PIP) install $(CONSTRAINTS) -e '.[dev,data,notebooks]'
+	@touch $(STAMP)
+
+demo: $(STAMP)
+	$(PY) scripts/demo.py
+
+test: $(STAMP)
+	$(PY) -m pytest -q tests
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: $(STAMP)
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+bench-forward: $(STAMP)
+	$(PY) benchmarks/bench_forward.py
+
+clean:
+	rm -rf outputs .pytest_cache .ruff_cache build dist *.egg-info
+	find . -path ./$(VENV) -prune -o -name __pycache__ -type d -prune -exec rm -rf {} +

@@ -1,0 +1,378 @@
+"""Write every captum_surv.plot figure for real trained models to ``outputs/figures/*.png``.
+
+Models (small, trained here in about a minute on two CPU cores, fixed seeds):
+
+* **DeepSurv** (pycox ``CoxPH``) and **CoxTime** on scikit-survival's bundled GBSG2
+  breast-cancer data (686 patients; one-hot + standardisation fitted on the training split).
+* **DeepHit** with two competing risks on simulated data with known effects: cause 0 rises
+  with ``x0`` and falls with ``x1``, cause 1 rises with ``x2`` and ``x3``; ``x4`` is noise.
+* **Multimodal** ``LogisticHazard``: a small CNN on sklearn's bundled 8x8 digit images plus an
+  MLP on three tabular covariates; the simulated hazard rises with the digit (0 lowest,
+  9 highest) and with ``age``, falls with ``stage``; ``noise`` has no effect.
+
+Each model is explained with :func:`captum_surv.explain` (GradSHAP(t) against references
+drawn by :func:`captum_surv.baselines.sample`, IntGrad(t), and Grad(t), GxI(t), SG(t) for the
+method comparison) and every plot type of :mod:`captum_surv.plot` is written. A few
+representative figures are copied to ``docs/figures/`` for the README.
+
+Run:  make figures     (or: .venv/bin/python scripts/figures.py)
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import time
+import warnings
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+import torch  # noqa: E402
+import torchtuples as tt  # noqa: E402
+from pycox import models as pm  # noqa: E402
+from pycox.models.cox_time import MLPVanillaCoxTime  # noqa: E402
+from pycox.preprocessing.label_transforms import LabTransDiscreteTime  # noqa: E402
+from sklearn.datasets import load_digits  # noqa: E402
+from sksurv.datasets import load_gbsg2  # noqa: E402
+from torch import nn  # noqa: E402
+
+import captum_surv  # noqa: E402
+from captum_surv import baselines, explain, plot  # noqa: E402
+
+warnings.filterwarnings("ignore", category=UserWarning, module="torchtuples")
+warnings.filterwarnings("ignore", category=DeprecationWarning)
+warnings.filterwarnings("ignore", category=FutureWarning)
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+DOCS_FIGURES = REPO_ROOT / "docs" / "figures"
+README_FIGURES = (
+    "deepsurv_curves.png",
+    "deepsurv_importance.png",
+    "deephit_competing_risks.png",
+    "multimodal_images.png",
+)
+DAYS = np.linspace(60.0, 2400.0, 40)  # explained grid for GBSG2, days after surgery
+
+
+# ============================================================================ data
+def gbsg2(seed: int):
+    """GBSG2 as float32 arrays, split 80/20, standardised on the training split."""
+    X, y = load_gbsg2()
+    numeric = [c for c in X.columns if not isinstance(X[c].dtype, pd.CategoricalDtype)]
+    categorical = [c for c in X.columns if c not in numeric]
+    X = pd.get_dummies(X, columns=categorical, drop_first=True, dtype=float).astype(float)
+    idx = np.random.default_rng(seed).permutation(len(X))
+    n_train = int(0.8 * len(X))
+    train, test = X.iloc[idx[:n_train]].copy(), X.iloc[idx[n_train:]].copy()
+    mean, std = train[numeric].mean(), train[numeric].std(ddof=0)
+    train[numeric] = (train[numeric] - mean) / std
+    test[numeric] = (test[numeric] - mean) / std
+    durations = np.asarray(y["time"], dtype="float32")
+    events = np.asarray(y["cens"], dtype="float32")  # sksurv's "cens" is the event flag
+    as32 = lambda frame: np.ascontiguousarray(frame.to_numpy(dtype="float32"))  # noqa: E731
+    target = (durations[idx[:n_train]].copy(), events[idx[:n_train]].copy())
+    return list(X.columns), as32(train), target, as32(test)
+
+
+def competing_data(n: int, seed: int):
+    """Two Weibull causes with known effects, uniform censoring."""
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(n, 5)).astype(np.float32)
+    shape = 1.5
+    t0 = 4.0 * (-np.log(rng.uniform(size=n)) / np.exp(0.9 * x[:, 0] - 0.8 * x[:, 1])) ** (1 / shape)
+    t1 = 5.0 * (-np.log(rng.uniform(size=n)) / np.exp(0.8 * x[:, 2] + 0.6 * x[:, 3])) ** (1 / shape)
+    cens = rng.uniform(1.0, 10.0, size=n)
+    t = np.minimum(t0, t1)
+    events = np.where(t <= cens, np.where(t0 <= t1, 1, 2), 0)
+    durations = np.minimum(t, cens).astype(np.float32)
+    return x, durations, events
+
+
+def digits_data(seed: int):
+    """8x8 digit images + 3 covariates; log-hazard = 0.3 (digit - 4.5) + 0.8 age - 0.6 stage."""
+    digits = load_digits()
+    rng = np.random.default_rng(seed)
+    n = len(digits.target)
+    images = (digits.images / 16.0).astype(np.float32)[:, None]  # [N, 1, 8, 8]
+    tab = rng.normal(size=(n, 3)).astype(np.float32)  # age, stage, noise (standardised)
+    lin = 0.3 * (digits.target - 4.5) + 0.8 * tab[:, 0] - 0.6 * tab[:, 1]
+    t = -np.log(rng.uniform(size=n)) / (0.1 * np.exp(lin))
+    cens = rng.uniform(0.0, np.quantile(t, 0.9), size=n)
+    durations = np.minimum(t, cens).astype(np.float32)
+    events = (t <= cens).astype(np.float32)
+    idx = rng.permutation(n)
+    return images[idx], tab[idx], durations[idx], events[idx], digits.target[idx]
+
+
+# ============================================================================ models
+def mlp(n_in: int, n_out: int, bias: bool = True) -> nn.Module:
+    return tt.practical.MLPVanilla(
+        n_in, [32, 32], n_out, batch_norm=True, dropout=0.1, output_bias=bias
+    )
+
+
+class DeepHitNet(nn.Module):
+    """Competing-risks head: output ``[B, n_risks, n_times]``."""
+
+    def __init__(self, n_in: int, n_risks: int, n_times: int) -> None:
+        super().__init__()
+        self.n_risks, self.n_times = n_risks, n_times
+        self.mlp = mlp(n_in, n_risks * n_times)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.mlp(x).view(x.shape[0], self.n_risks, self.n_times)
+
+
+class DeepHitLabTrans(LabTransDiscreteTime):
+    """As in pycox's competing-risk example: events keep their cause label."""
+
+    def transform(self, durations, events):
+        idx, is_event = super().transform(durations, events > 0)
+        events = np.asarray(events).copy()
+        events[is_event == 0] = 0
+        return idx, events.astype("int64")
+
+
+class ImageTabularNet(nn.Module):
+    """A small CNN for the image, an MLP for the covariates, a joint head."""
+
+    def __init__(self, n_tab: int, n_out: int) -> None:
+        super().__init__()
+        self.cnn = nn.Sequential(
+            nn.Conv2d(1, 8, 3, padding=1),
+            nn.ELU(),
+            nn.MaxPool2d(2),
+            nn.Conv2d(8, 16, 3, padding=1),
+            nn.ELU(),
+            nn.MaxPool2d(2),
+            nn.Flatten(),  # 16 x 2 x 2
+        )
+        self.tab = nn.Sequential(nn.Linear(n_tab, 16), nn.ELU())
+        self.head = nn.Sequential(nn.Linear(64 + 16, 32), nn.ELU(), nn.Linear(32, n_out))
+
+    def forward(self, image: torch.Tensor, tab: torch.Tensor) -> torch.Tensor:
+        return self.head(torch.cat([self.cnn(image), self.tab(tab)], dim=1))
+
+
+def c_index(risk: np.ndarray, durations: np.ndarray, events: np.ndarray) -> float:
+    from sksurv.metrics import concordance_index_censored
+
+    return float(concordance_index_censored(events.astype(bool), durations, risk)[0])
+
+
+# ============================================================================ figures
+class Writer:
+    def __init__(self, out: Path) -> None:
+        self.out = out
+        self.paths: list[Path] = []
+        out.mkdir(parents=True, exist_ok=True)
+
+    def __call__(self, name: str, fig_and_axes) -> None:
+        fig = fig_and_axes[0]
+        path = self.out / f"{name}.png"
+        fig.savefig(path, dpi=130)
+        plt.close(fig)
+        self.paths.append(path)
+        print(f"  wrote {path.relative_to(REPO_ROOT) if path.is_relative_to(REPO_ROOT) else path}")
+
+
+def deepsurv_and_coxtime(write: Writer, seed: int, epochs: int) -> None:
+    names, x_train, y_train, x_test = gbsg2(seed)
+    x_test_t = torch.from_numpy(x_test[:80])
+    refs = baselines.sample(torch.from_numpy(x_train), 40, seed=0)
+
+    # ---------------------------------------------------------------- DeepSurv
+    torch.manual_seed(seed)
+    model = pm.CoxPH(mlp(x_train.shape[1], 1, bias=False), tt.optim.Adam(lr=1e-3))
+    model.fit(x_train, y_train, batch_size=128, epochs=epochs, verbose=False)
+    model.compute_baseline_hazards()
+    fwd = captum_surv.from_pycox(model, times=DAYS, clamp=True)
+    print(f"DeepSurv: {len(names)} features, grid of {fwd.n_times} times (days)")
+
+    gs = explain(fwd, x_test_t, "gradshap", refs, feature_names=names, seed=1, n_samples=64)
+    ig = explain(fwd, x_test_t, "intgrad", baselines.feature_mean(x_train), feature_names=names)
+    methods = {
+        "Grad(t)": explain(fwd, x_test_t[:5], "grad", feature_names=names),
+        "GxI(t)": explain(fwd, x_test_t[:5], "gxi", feature_names=names),
+        "SG(t)": explain(
+            fwd, x_test_t[:5], "smoothgrad", feature_names=names, seed=2, reference=x_train
+        ),
+        "IntGrad(t)": explain(
+            fwd, x_test_t[:5], "intgrad", baselines.feature_mean(x_train), feature_names=names
+        ),
+        "GradSHAP(t)": explain(
+            fwd, x_test_t[:5], "gradshap", refs, feature_names=names, seed=1, n_samples=64
+        ),
+    }
+    days = "days since surgery"
+    write("deepsurv_prediction", plot.prediction(gs, [0, 1, 2], time_label=days))
+    write("deepsurv_curves", gs.plot_curves(0, top_k=5, time_label=days))
+    write(
+        "deepsurv_curves_absolute",
+        gs.plot_curves(0, normalize="absolute", top_k=5, time_label=days),
+    )
+    write(
+        "deepsurv_curves_relative",
+        gs.plot_curves(0, normalize="relative", top_k=5, time_label=days),
+    )
+    write("deepsurv_contribution", gs.plot_contribution(0, top_k=5, time_label=days))
+    write("deepsurv_contribution_all", gs.plot_contribution(None, top_k=5, time_label=days))
+    write(
+        "deepsurv_force",
+        gs.plot_force(0, times=[365, 730, 1095, 1460, 1825], top_k=5, time_label=days),
+    )
+    write("deepsurv_importance", gs.plot_importance(time_label=days))
+    write("deepsurv_heatmap", gs.plot_heatmap(top_k=6, time_label=days))
+    write("deepsurv_importance_bar", plot.importance_bar(gs, time_label=days))
+    write("deepsurv_dependence", gs.plot_dependence("age", 1095, color_by="pnodes"))
+    write("deepsurv_beeswarm", gs.plot_dependence(None, 1095, beeswarm=True))
+    write("deepsurv_ig_curves", ig.plot_curves(3, top_k=5, time_label=days))
+    write(
+        "deepsurv_methods",
+        plot.compare_methods(methods, 0, top_k=5, ncols=3, time_label=days),
+    )
+    write(
+        "deepsurv_methods_force",
+        plot.compare_methods(
+            methods, 0, kind="force", times=[365, 1095, 1825], top_k=5, ncols=3, time_label=days
+        ),
+    )
+
+    # ---------------------------------------------------------------- CoxTime
+    torch.manual_seed(seed)
+    labtrans = pm.CoxTime.label_transform()
+    y = labtrans.fit_transform(*y_train)
+    net = MLPVanillaCoxTime(x_train.shape[1], [32, 32], batch_norm=True, dropout=0.1)
+    cox_time = pm.CoxTime(net, tt.optim.Adam(lr=1e-3), labtrans=labtrans)
+    cox_time.fit(x_train, y, batch_size=128, epochs=epochs, verbose=False)
+    captum_surv.compute_coxtime_baseline_hazards(cox_time, set_hazards=True)
+    fwd_ct = captum_surv.from_pycox(cox_time, times=DAYS, clamp=True)
+    print(f"CoxTime: grid of {fwd_ct.n_times} times (days)")
+    gs_ct = explain(fwd_ct, x_test_t, "gradshap", refs, feature_names=names, seed=1, n_samples=32)
+    write("coxtime_prediction", gs_ct.plot_prediction([0, 1, 2], time_label=days))
+    write("coxtime_curves", gs_ct.plot_curves(0, top_k=5, time_label=days))
+    write("coxtime_contribution", gs_ct.plot_contribution(None, top_k=5, time_label=days))
+    write("coxtime_importance", gs_ct.plot_importance(time_label=days))
+    write("coxtime_dependence", gs_ct.plot_dependence("pnodes", 1825, color_by="age"))
+    write(
+        "deepsurv_vs_coxtime",
+        plot.compare_methods(
+            {"DeepSurv, GradSHAP(t)": gs, "CoxTime, GradSHAP(t)": gs_ct},
+            0,
+            top_k=5,
+            sharey=True,
+            time_label=days,
+        ),
+    )
+
+
+def deephit(write: Writer, seed: int, epochs: int) -> None:
+    torch.manual_seed(seed)
+    x, durations, events = competing_data(2000, seed)
+    names = ["x0", "x1", "x2", "x3", "x4"]
+    labtrans = DeepHitLabTrans(20)
+    y = labtrans.fit_transform(durations[:1600], events[:1600])
+    net = DeepHitNet(5, 2, len(labtrans.cuts))
+    model = pm.DeepHit(
+        net, tt.optim.Adam(lr=1e-3), alpha=0.2, sigma=0.1, duration_index=labtrans.cuts
+    )
+    model.fit(x[:1600], y, batch_size=128, epochs=epochs, verbose=False)
+    x_test = torch.from_numpy(x[1600:1680])
+    refs = baselines.sample(torch.from_numpy(x[:1600]), 40, seed=0)
+    expls = {
+        f"cause {r} (CIF)": explain(
+            captum_surv.from_pycox(model, output="cif", event=r),
+            x_test,
+            "gradshap",
+            refs,
+            feature_names=names,
+            seed=1,
+            n_samples=64,
+        )
+        for r in (0, 1)
+    }
+    print(f"DeepHit: 2 causes, {len(labtrans.cuts)} cuts")
+    write("deephit_competing_risks", plot.competing_risks(expls, 0, top_k=4))
+    write("deephit_competing_force", plot.competing_risks(expls, 0, kind="force", n_times=5))
+    write("deephit_competing_prediction", plot.competing_risks(expls, 0, kind="prediction"))
+    write("deephit_cause0_importance", plot.importance(expls["cause 0 (CIF)"]))
+    write(
+        "deephit_cause1_beeswarm", expls["cause 1 (CIF)"].plot_dependence(None, 4.0, beeswarm=True)
+    )
+
+
+def multimodal(write: Writer, seed: int, epochs: int) -> None:
+    torch.manual_seed(seed)
+    images, tab, durations, events, digit = digits_data(seed)
+    n_train = 1400
+    labtrans = pm.LogisticHazard.label_transform(15)
+    y = labtrans.fit_transform(durations[:n_train], events[:n_train])
+    net = ImageTabularNet(3, labtrans.out_features)
+    model = pm.LogisticHazard(net, tt.optim.Adam(lr=3e-3), duration_index=labtrans.cuts)
+    model.fit((images[:n_train], tab[:n_train]), y, batch_size=128, epochs=epochs, verbose=False)
+    fwd = captum_surv.from_pycox(model)
+    test = slice(n_train, n_train + 60)
+    x_test = (torch.from_numpy(images[test]), torch.from_numpy(tab[test]))
+    risk = -fwd(*x_test).detach().numpy()[:, fwd.n_times // 2]
+    print(
+        f"Multimodal LogisticHazard: {fwd.n_times} times, C-index (median time) on 60 test "
+        f"cases {c_index(risk, durations[test], events[test]):.2f}"
+    )
+    pixel_names = [f"pixel ({r}, {c})" for r in range(8) for c in range(8)]
+    tab_names = ["age", "stage", "noise"]
+    ig = explain(
+        fwd, x_test, "intgrad", feature_names=(pixel_names, tab_names), n_steps=32
+    )  # baseline: blank image, covariates 0 (their mean)
+    grid = ig.times.numpy()
+    picks = [float(grid[k]) for k in np.linspace(1, len(grid) - 1, 4).round().astype(int)]
+    high = int(np.flatnonzero(digit[test] >= 8)[0])  # a high-risk digit
+    low = int(np.flatnonzero(digit[test] <= 1)[0])  # a low-risk digit
+    write(
+        "multimodal_images",
+        ig.plot_images(
+            high, times=picks, overlay=True, title=f"IntGrad(t), digit {digit[test][high]}"
+        ),
+    )
+    write(
+        "multimodal_images_low",
+        ig.plot_images(low, times=picks, title=f"IntGrad(t), digit {digit[test][low]}"),
+    )
+    grouped = ig.aggregate({"image": pixel_names})
+    write("multimodal_curves", grouped.plot_curves(high))
+    write("multimodal_contribution", grouped.plot_contribution(None))
+    write("multimodal_importance", grouped.plot_importance())
+    write("multimodal_pixel_heatmap", ig.plot_heatmap(top_k=12))
+    write("multimodal_prediction", ig.plot_prediction([high, low]))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=REPO_ROOT / "outputs" / "figures")
+    parser.add_argument("--epochs", type=int, default=30)
+    parser.add_argument("--seed", type=int, default=1234)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--no-docs", action="store_true", help="do not copy to docs/figures")
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    np.random.seed(args.seed)
+    start = time.perf_counter()
+    write = Writer(args.out)
+    deepsurv_and_coxtime(write, args.seed, args.epochs)
+    deephit(write, args.seed, args.epochs)
+    multimodal(write, args.seed, args.epochs)
+    if not args.no_docs:
+        DOCS_FIGURES.mkdir(parents=True, exist_ok=True)
+        for name in README_FIGURES:
+            shutil.copyfile(args.out / name, DOCS_FIGURES / name)
+        print(f"copied {len(README_FIGURES)} figures to {DOCS_FIGURES.relative_to(REPO_ROOT)}")
+    print(f"{len(write.paths)} figures in {time.perf_counter() - start:.0f} s")
+
+
+if __name__ == "__main__":
+    main()
