@@ -159,12 +159,37 @@ def main() -> None:
     print((attr_table.round(4) + 0.0).T.to_string())  # + 0.0: no "-0.0"
     print(f"completeness delta (Captum): max |delta| = {delta.abs().max().item():.2e}")
 
+    # --- captum_surv: GradSHAP(t) over the whole time grid, one call ----------
+    fwd20 = fwd.with_times(20)  # 20 points of the native grid
+    references = captum_surv.baselines.sample(torch.from_numpy(x_train), 50, seed=0)
+    expl = captum_surv.explain(
+        fwd20,
+        x,
+        "gradshap",
+        references,
+        sampling="gausslegendre",  # deterministic: every reference x 16 Gauss-Legendre nodes
+        n_steps=16,
+        feature_names=feature_names,
+    )
+    print(
+        f"\nGradSHAP(t) of S(t|x) for 3 patients at {fwd20.n_times} times in one call; "
+        f"local accuracy (max over t) = {expl.local_accuracy().max().item():.1e}"
+    )
+    top = expl.global_importance(integrated=True).sort_values(ascending=False)
+    print("time-integrated mean |attribution|, top 5:")
+    print(top.head(5).round(4).to_string())
+
     args.out.mkdir(parents=True, exist_ok=True)
     surv_path = args.out / "demo_survival.csv"
     attr_path = args.out / f"demo_ig_t{int(TIMES_DAYS[k])}.csv"
+    shap_path = args.out / "demo_gradshap_t.csv"
     surv_table.to_csv(surv_path)
     attr_table.to_csv(attr_path)
-    print(f"\nwrote {surv_path}\nwrote {attr_path}")
+    expl.to_frame().to_csv(shap_path, index=False)
+    print(
+        f"\nwrote {surv_path}\nwrote {attr_path}\nwrote {shap_path} "
+        "(tidy: instance, time, feature, feature_value, attribution)"
+    )
     print(f"done in {time.perf_counter() - t_start:.1f} s")
 
 
