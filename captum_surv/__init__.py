@@ -8,6 +8,7 @@ Learning Survival Models" (2025).
 """
 
 from captum_surv import baselines
+from captum_surv.attr import SUPPORTED_ATTRIBUTIONS, TimeAttribution
 from captum_surv.attr.explain import explain
 from captum_surv.attr.methods import METHODS
 from captum_surv.explanation import SurvExplanation
@@ -24,9 +25,11 @@ __version__ = "0.1.0"
 __all__ = [
     "METHODS",
     "OUTPUTS",
+    "SUPPORTED_ATTRIBUTIONS",
     "SUPPORTED_MODELS",
     "SurvExplanation",
     "SurvivalForward",
+    "TimeAttribution",
     "__version__",
     "baselines",
     "compute_coxtime_baseline_hazards",

@@ -1,0 +1,1110 @@
+"""TimeAttribution: any Captum attribution over every time point of a survival forward.
+
+A :class:`~captum_surv.SurvivalForward` returns ``[batch, n_times]``; Captum explains one
+column per call (``target=k``). :class:`TimeAttribution` wraps an instantiated Captum
+attribution (like Captum's ``NoiseTunnel``) and returns the attributions for all time points
+at once, shaped ``[batch, n_times, *input.shape[1:]]``: exactly what looping the method over
+``target=0..n_times-1`` gives, computed with the fastest exact strategy per method family.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import inspect
+import random
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any
+
+import numpy as np
+import torch
+from captum.attr import (
+    DeepLift,
+    DeepLiftShap,
+    FeatureAblation,
+    FeaturePermutation,
+    GradientShap,
+    InputXGradient,
+    IntegratedGradients,
+    KernelShap,
+    LayerIntegratedGradients,
+    Lime,
+    NoiseTunnel,
+    Occlusion,
+    Saliency,
+    ShapleyValues,
+    ShapleyValueSampling,
+)
+from tqdm.auto import tqdm
+
+from captum_surv import _compat
+from captum_surv.attr.jacobian import output_jacobian
+from captum_surv.models.base import SurvivalForward
+from captum_surv.models.coxtime import CoxTimeForward
+
+__all__ = ["DEFAULT_BATCH_SIZE", "SUPPORTED_ATTRIBUTIONS", "TimeAttribution"]
+
+DEFAULT_BATCH_SIZE = 65_536
+"""Default number of network rows (evaluation points x time points) processed together."""
+
+# Strategy per Captum class (looked up along the class's MRO, most specific first).
+_REPLAY = "gradient replay"
+_STACKED = "stacked rows"
+_NATIVE = "native multi-output"
+_FORWARD_REPLAY = "forward replay"
+_LOOP = "loop"
+
+_STRATEGY: dict[type, str] = {
+    Saliency: _STACKED,
+    InputXGradient: _STACKED,
+    IntegratedGradients: _STACKED,
+    GradientShap: _REPLAY,
+    DeepLiftShap: _STACKED,
+    DeepLift: _STACKED,
+    LayerIntegratedGradients: _STACKED,
+    FeaturePermutation: _NATIVE,
+    Occlusion: _NATIVE,
+    FeatureAblation: _NATIVE,
+    ShapleyValues: _NATIVE,
+    ShapleyValueSampling: _NATIVE,
+    KernelShap: _FORWARD_REPLAY,
+    Lime: _FORWARD_REPLAY,
+}
+# Methods whose `baselines` are a distribution of reference rows, not one per instance.
+_DISTRIBUTION_BASELINES = (GradientShap, DeepLiftShap)
+# Methods that hook the modules of the forward (they must see the network's own dtype).
+_MODULE_HOOKS = (DeepLift, LayerIntegratedGradients)
+
+SUPPORTED_ATTRIBUTIONS: tuple[str, ...] = (
+    "Saliency",
+    "InputXGradient",
+    "IntegratedGradients",
+    "GradientShap",
+    "NoiseTunnel (around Saliency, InputXGradient or IntegratedGradients)",
+    "DeepLift",
+    "DeepLiftShap",
+    "LayerIntegratedGradients",
+    "FeatureAblation",
+    "FeaturePermutation",
+    "Occlusion",
+    "ShapleyValueSampling",
+    "ShapleyValues",
+    "Lime",
+    "KernelShap",
+)
+_NT_INNER = (Saliency, InputXGradient, IntegratedGradients)
+
+
+def _strategy_of(method: Any) -> str | None:
+    for cls in type(method).__mro__:
+        if cls in _STRATEGY:
+            return _STRATEGY[cls]
+    return None
+
+
+class TimeAttribution:
+    """Attributions of a Captum method for every time point of a survival model.
+
+    Wraps an *instantiated* Captum attribution whose forward is a
+    :class:`~captum_surv.SurvivalForward` (from :func:`~captum_surv.from_pycox`), like
+    Captum's ``NoiseTunnel`` wraps a method. :meth:`attribute` takes the wrapped method's own
+    arguments (except ``target``) and returns what looping the method over
+    ``target=0, ..., n_times - 1`` returns, stacked on a new axis 1:
+    ``[batch, n_times, *input.shape[1:]]`` for a tensor input, a tuple of those for tuple
+    inputs, and ``[batch, n_times, *layer.shape[1:]]`` for ``LayerIntegratedGradients``
+    (``[batch * k, n_times, ...]`` for a layer that sees ``k`` rows per instance, such as
+    CoxTime's network, which runs once per instance and jump time).
+
+    Strategies (all give the loop's result; seeded random draws are the loop's draws when the
+    loop re-seeds before every target, i.e. ``torch.manual_seed(s); np.random.seed(s)``
+    before each ``target=k`` call):
+
+    * Saliency, InputXGradient, IntegratedGradients, DeepLift, DeepLiftShap,
+      LayerIntegratedGradients (*stacked rows*): each instance is repeated once per time
+      point (row ``b * T + t`` with target ``t``; per-instance baselines and additional
+      forward arguments alongside) and the method runs once per block of rows. The gradient
+      function is replaced for the call (and restored, even on error): for the first three
+      it computes the gradients of all time points once per distinct evaluation point
+      (through :func:`captum_surv.attr.jacobian.output_jacobian`, e.g. one backward pass of
+      the log-risk for proportional hazards) instead of once per row; for the others it takes
+      one backward pass of the summed selected outputs instead of one per row.
+    * GradientShap and ``NoiseTunnel`` around Saliency, InputXGradient or
+      IntegratedGradients (*gradient replay*): the method runs once per time point with the
+      random number generators (torch, numpy, Python) restored to their state at the call,
+      so every pass draws the same noise, baselines and interpolation points. The gradient
+      function of the first pass computes the gradients of *all* time points at those points
+      and the later passes reuse them; Captum's own arithmetic (scaling, averaging, ``abs``,
+      convergence deltas) runs unchanged in every pass.
+    * FeatureAblation, FeaturePermutation, Occlusion, ShapleyValueSampling, ShapleyValues
+      (*native multi-output*): Captum evaluates every perturbation once for all time points
+      (``target=None``).
+    * Lime, KernelShap (*forward replay*): the interpretable model is fitted once per time
+      point (as in the loop), but the perturbations are drawn identically in every pass and
+      the forward is evaluated only in the first; later passes reuse its outputs.
+
+    ``NoiseTunnel`` around a perturbation method is refused: with a multi-output forward
+    Captum returns silently wrong values.
+
+    Args:
+        attribution: An instantiated Captum attribution (e.g. ``IntegratedGradients(fwd)``)
+            whose forward function is a :class:`~captum_surv.SurvivalForward`. For layer
+            methods the layer must belong to the forward's network, e.g.
+            ``LayerIntegratedGradients(fwd, fwd.net.net[0])``.
+        batch_size: The number of network rows (evaluation points x time points, e.g.
+            instances x ``n_steps`` x time points for IntegratedGradients) processed together;
+            lower it if memory runs out. ``None`` (default) uses
+            :data:`DEFAULT_BATCH_SIZE`, divided by the number of network evaluations per row
+            for CoxTime (one per baseline jump time). Chunking never changes the result.
+        show_progress: Show a tqdm progress bar over the passes/chunks. (A method's own
+            ``show_progress`` argument is passed to :meth:`attribute` as usual.)
+
+    Raises:
+        TypeError: If ``attribution`` is not a supported Captum attribution instance or its
+            forward is not a :class:`~captum_surv.SurvivalForward`.
+        ValueError: For ``NoiseTunnel`` around a perturbation method.
+
+    Example:
+        >>> from captum.attr import IntegratedGradients
+        >>> fwd = from_pycox(model, times=20)  # doctest: +SKIP
+        >>> ta = TimeAttribution(IntegratedGradients(fwd))  # doctest: +SKIP
+        >>> attr, delta = ta.attribute(x, baselines=x.mean(0, keepdim=True),
+        ...                            return_convergence_delta=True)  # doctest: +SKIP
+        >>> attr.shape, delta.shape  # ([B, 20, F], [B, 20])  # doctest: +SKIP
+    """
+
+    def __init__(
+        self,
+        attribution: Any,
+        *,
+        batch_size: int | None = None,
+        show_progress: bool = False,
+    ) -> None:
+        if isinstance(attribution, type):
+            raise TypeError(
+                f"TimeAttribution expects an instantiated Captum attribution, got the class "
+                f"{attribution.__name__}; pass e.g. {attribution.__name__}(fwd)."
+            )
+        self.attribution = attribution
+        self.strategy, self._inner = self._check_method(attribution)
+        forward = getattr(attribution, "forward_func", None)
+        if not isinstance(forward, SurvivalForward):
+            raise TypeError(
+                f"The forward function of {type(attribution).__name__} is a "
+                f"{type(forward).__name__}, not a captum_surv SurvivalForward. Build the "
+                "forward with captum_surv.from_pycox(model, ...) and pass it to the Captum "
+                "method, e.g. IntegratedGradients(from_pycox(model))."
+            )
+        self.forward_func: SurvivalForward = forward
+        if batch_size is not None:
+            _check_positive_int(batch_size, "batch_size")
+        self.batch_size = batch_size
+        self.show_progress = bool(show_progress)
+        if isinstance(attribution, LayerIntegratedGradients):
+            self._check_layers(attribution)
+
+    # ----------------------------------------------------------------- properties
+    @property
+    def times(self) -> torch.Tensor:
+        """The time grid of the forward (float64 ``[n_times]``)."""
+        return self.forward_func.times
+
+    @property
+    def n_times(self) -> int:
+        """Number of time points."""
+        return self.forward_func.n_times
+
+    @property
+    def multiplies_by_inputs(self) -> bool:
+        """Whether the wrapped method multiplies by (inputs - baselines)."""
+        return bool(getattr(self.attribution, "multiplies_by_inputs", False))
+
+    def has_convergence_delta(self) -> bool:
+        """Whether ``return_convergence_delta=True`` is available for the wrapped method."""
+        return bool(self.attribution.has_convergence_delta())
+
+    def get_name(self) -> str:
+        """A readable name, e.g. ``"TimeAttribution(IntegratedGradients)"``."""
+        return f"TimeAttribution({self.attribution.get_name()})"
+
+    def __repr__(self) -> str:
+        return (
+            f"TimeAttribution({type(self.attribution).__name__}, strategy={self.strategy!r}, "
+            f"n_times={self.n_times})"
+        )
+
+    # ----------------------------------------------------------------- attribute
+    def attribute(
+        self, inputs: Any, *args: Any, batch_size: int | None = None, **kwargs: Any
+    ) -> Any:
+        """Attributions for every time point of the forward.
+
+        Args:
+            inputs: The input tensor ``[B, *S]`` or a tuple of input tensors, as for the
+                wrapped method.
+            *args: Further positional arguments of the wrapped method's ``attribute``
+                (after ``inputs``).
+            batch_size: Overrides the constructor's ``batch_size`` for this call.
+            **kwargs: Keyword arguments of the wrapped method's ``attribute`` (e.g.
+                ``baselines``, ``n_steps``, ``additional_forward_args``, ``feature_mask``,
+                ``nt_samples``), except ``target``: every time point is a target.
+
+        Returns:
+            ``[B, n_times, *S]`` attributions (a tuple for tuple inputs; the layer's shape
+            for layer methods). With ``return_convergence_delta=True`` a pair
+            ``(attributions, delta)`` with ``delta`` of shape ``[B, n_times]``; for methods
+            whose Captum delta has several entries per instance (GradientShap and
+            NoiseTunnel: one per sample; DeepLiftShap: one per baseline) it is their mean,
+            which is the completeness residual of the returned (averaged) attribution.
+
+        Raises:
+            ValueError: For a ``target`` argument, inputs/baselines tuples of the wrong
+                length, NaN or infinite values in inputs or baselines, batch-size mismatches,
+                or ``return_convergence_delta`` for a method without one.
+            TypeError: For non-tensor inputs or arguments the wrapped method does not take.
+        """
+        method = self.attribution
+        if kwargs.get("return_convergence_delta", False) and not method.has_convergence_delta():
+            raise ValueError(
+                f"{type(method).__name__} has no convergence delta; drop "
+                "return_convergence_delta=True."
+            )
+        call = self._bind(inputs, args, kwargs)
+        inputs_tuple, is_tuple = _as_tuple_inputs(call.pop("inputs"))
+        n_batch = self._validate(inputs_tuple, call)
+        budget = self._budget(batch_size)
+        inputs_arg = inputs_tuple if is_tuple else inputs_tuple[0]
+        if self.strategy == _REPLAY:
+            return self._gradient_replay(inputs_arg, n_batch, call, budget)
+        if self.strategy == _STACKED:
+            return self._stacked(inputs_tuple, is_tuple, n_batch, call, budget)
+        if self.strategy == _NATIVE:
+            return self._native(inputs_tuple, is_tuple, n_batch, call, budget)
+        if self.strategy == _FORWARD_REPLAY:
+            return self._forward_replay(inputs_tuple, is_tuple, n_batch, call)
+        return self._loop(inputs_arg, n_batch, call)  # pragma: no cover - safety net
+
+    # ----------------------------------------------------------------- checks
+    @staticmethod
+    def _check_method(method: Any) -> tuple[str, Any]:
+        supported = "; ".join(SUPPORTED_ATTRIBUTIONS)
+        if isinstance(method, NoiseTunnel):
+            inner = method.attribution_method
+            if isinstance(inner, _NT_INNER):
+                return _REPLAY, inner
+            if _strategy_of(inner) in (_NATIVE, _FORWARD_REPLAY):
+                raise ValueError(
+                    f"NoiseTunnel around the perturbation method {type(inner).__name__} is "
+                    "not supported: with a multi-output (survival) forward Captum returns "
+                    "silently wrong values. Use NoiseTunnel around a gradient method, or "
+                    "loop over targets yourself."
+                )
+            raise TypeError(
+                f"NoiseTunnel around {type(inner).__name__} is not supported by "
+                f"TimeAttribution. Supported: {supported}."
+            )
+        strategy = _strategy_of(method)
+        if strategy is None:
+            raise TypeError(
+                f"TimeAttribution does not support {type(method).__name__}. Supported Captum "
+                f"attributions: {supported}."
+            )
+        return strategy, method
+
+    def _check_layers(self, method: Any) -> None:
+        layers = method.layer if isinstance(method.layer, list) else [method.layer]
+        owned = {id(m) for m in self.forward_func.modules()}
+        for layer in layers:
+            if id(layer) not in owned:
+                raise ValueError(
+                    f"The layer {type(layer).__name__} of {type(method).__name__} is not a "
+                    "module of the forward's network. The forward runs a frozen copy of the "
+                    "model's network: pick the layer from it, e.g. "
+                    "LayerIntegratedGradients(fwd, fwd.net.<layer>)."
+                )
+
+    def _bind(self, inputs: Any, args: tuple, kwargs: dict[str, Any]) -> dict[str, Any]:
+        signature = inspect.signature(self.attribution.attribute)
+        try:
+            bound = signature.bind(inputs, *args, **kwargs)
+        except TypeError as err:
+            raise TypeError(
+                f"Bad arguments for {type(self.attribution).__name__}.attribute: {err}"
+            ) from err
+        call: dict[str, Any] = {}
+        first = next(iter(signature.parameters))
+        for name, value in bound.arguments.items():
+            kind = signature.parameters[name].kind
+            if kind is inspect.Parameter.VAR_KEYWORD:
+                call.update(value)
+            elif kind is inspect.Parameter.VAR_POSITIONAL:
+                if value:
+                    raise TypeError(
+                        f"{type(self.attribution).__name__}.attribute got extra positional "
+                        "arguments; pass them by keyword."
+                    )
+            else:
+                call["inputs" if name == first else name] = value
+        if "target" in call:
+            raise ValueError(
+                "TimeAttribution covers all targets: it attributes every time point "
+                f"(column) of the forward, returning [batch, {self.n_times}, ...]. Drop "
+                "target=...; select time points from the result (or pass times=... to "
+                "from_pycox / fwd.with_times(...))."
+            )
+        return call
+
+    def _validate(self, inputs: tuple[torch.Tensor, ...], call: dict[str, Any]) -> int:
+        n_batch = inputs[0].shape[0]
+        for i, x in enumerate(inputs):
+            if x.dim() == 0:
+                raise ValueError(f"Input {i} is a scalar; inputs need a batch dimension first.")
+            if x.shape[0] != n_batch:
+                raise ValueError(
+                    f"Input tensors have different batch sizes ({n_batch} and {x.shape[0]} "
+                    f"for input {i}); every input needs one row per instance."
+                )
+            _check_finite(x, f"Input {i}")
+        if n_batch == 0:
+            raise ValueError("Empty batch: the inputs have 0 rows; pass at least one instance.")
+        extra = call.get("additional_forward_args")
+        n_extra = 0 if extra is None else len(extra) if isinstance(extra, tuple) else 1
+        n_inputs = self.forward_func.n_inputs
+        if len(inputs) + n_extra != n_inputs:
+            given = f"{len(inputs)} input tensor(s)"
+            if n_extra:
+                given += f" and {n_extra} additional forward argument(s)"
+            raise ValueError(
+                f"The {self.forward_func.model_name} network takes {n_inputs} input "
+                f"tensor(s), got {given}. Pass one tensor per network input: a tuple of "
+                f"{n_inputs} tensors for a multi-input network."
+            )
+        for value in _tensors_in(extra):
+            _check_finite(value, "additional_forward_args")
+        baselines = call.get("baselines")
+        if baselines is not None and not callable(baselines):
+            base = baselines if isinstance(baselines, tuple) else (baselines,)
+            if len(base) != len(inputs):
+                raise ValueError(
+                    f"baselines has {len(base)} element(s) but there are {len(inputs)} input "
+                    "tensor(s): pass one baseline per input tensor (a tuple for tuple inputs)."
+                )
+            distribution = isinstance(self._inner, _DISTRIBUTION_BASELINES) or bool(
+                call.get("draw_baseline_from_distrib", False)
+            )
+            for i, (b, x) in enumerate(zip(base, inputs, strict=True)):
+                if isinstance(b, torch.Tensor):
+                    _check_finite(b, f"Baseline {i}")
+                    if b.dim() == 0:
+                        continue
+                    if distribution:
+                        if tuple(b.shape[1:]) != tuple(x.shape[1:]):
+                            raise ValueError(
+                                f"Baseline {i} has rows of shape {tuple(b.shape[1:])}, input "
+                                f"{i} has rows of shape {tuple(x.shape[1:])}."
+                            )
+                    elif b.dim() == x.dim() and b.shape[0] not in (1, n_batch):
+                        raise ValueError(
+                            f"Baseline {i} has {b.shape[0]} rows but the inputs have "
+                            f"{n_batch}: pass one baseline row per instance, or a single row "
+                            "(shape [1, ...]) shared by all instances."
+                        )
+                elif isinstance(b, (int, float)) and not np.isfinite(b):
+                    raise ValueError(f"Baseline {i} is {b}; baselines must be finite.")
+        if isinstance(self.attribution, _MODULE_HOOKS):
+            param = next(iter(self.forward_func.net.parameters()), None)
+            for i, x in enumerate(inputs):
+                if param is not None and x.is_floating_point() and x.dtype != param.dtype:
+                    raise ValueError(
+                        f"{type(self.attribution).__name__} hooks the modules of fwd.net, "
+                        f"whose parameters are {param.dtype}, but input {i} is {x.dtype} (the "
+                        "forward would run an unhooked copy of the network). Pass "
+                        f"{param.dtype} inputs."
+                    )
+        return n_batch
+
+    def _budget(self, batch_size: int | None) -> int:
+        if batch_size is not None:
+            _check_positive_int(batch_size, "batch_size")
+            return batch_size
+        if self.batch_size is not None:
+            return self.batch_size
+        return max(1, DEFAULT_BATCH_SIZE // _network_rows_per_row(self.forward_func))
+
+    def _progress(self, total: int, desc: str) -> tqdm:
+        return tqdm(total=total, disable=not self.show_progress, desc=desc)
+
+    # ----------------------------------------------------------------- strategies
+    def _gradient_replay(
+        self,
+        inputs_arg: Any,
+        n_batch: int,
+        call: dict[str, Any],
+        budget: int,
+    ) -> Any:
+        """One pass per time point with the RNG restored; gradients for all in the first."""
+        method, owner = self.attribution, self._inner
+        if owner.gradient_func is not _compat.captum_default_gradient_func():
+            # a custom gradient function: keep it, loop (still with aligned draws)
+            return self._loop(inputs_arg, n_batch, call)
+        n_times = self.n_times
+        points = n_batch * _points_per_instance(method, call)
+        per_chunk = max(1, min(n_times, budget // max(1, points)))
+        chunks = [list(range(s, min(s + per_chunk, n_times))) for s in range(0, n_times, per_chunk)]
+        rng = _RNGState.capture()
+        results: list[Any] = [None] * n_times
+        original = owner.gradient_func
+        try:
+            with self._progress(n_times, self.get_name()) as bar:
+                for targets in chunks:
+                    replay = _GradientReplay(targets, budget)
+                    owner.gradient_func = replay
+                    for j, t in enumerate(targets):
+                        rng.restore()
+                        replay.start_pass(record=j == 0, target=t)
+                        results[t] = method.attribute(inputs_arg, target=t, **call)
+                        bar.update()
+        finally:
+            owner.gradient_func = original
+        return _stack_passes(results, n_batch, call, _delta_partitions(method, call))
+
+    def _loop(self, inputs_arg: Any, n_batch: int, call: dict[str, Any]) -> Any:
+        """The plain loop over targets, re-seeding (restoring the RNG) before each."""
+        rng = _RNGState.capture()
+        results = []
+        with self._progress(self.n_times, self.get_name()) as bar:
+            for t in range(self.n_times):
+                rng.restore()
+                results.append(self.attribution.attribute(inputs_arg, target=t, **call))
+                bar.update()
+        return _stack_passes(results, n_batch, call, _delta_partitions(self.attribution, call))
+
+    def _stacked(
+        self,
+        inputs: tuple[torch.Tensor, ...],
+        is_tuple: bool,
+        n_batch: int,
+        call: dict[str, Any],
+        budget: int,
+    ) -> Any:
+        """Rows ``b * T + t`` with target ``t``, in blocks of instances x time points."""
+        method, n_times = self.attribution, self.n_times
+        per_row = _rows_per_stacked_row(method, call)
+        block_times = max(1, min(n_times, budget // per_row))
+        block_batch = max(1, min(n_batch, budget // (per_row * block_times)))
+        blocks = [
+            (b0, min(b0 + block_batch, n_batch), t0, min(t0 + block_times, n_times))
+            for b0 in range(0, n_batch, block_batch)
+            for t0 in range(0, n_times, block_times)
+        ]
+        want_delta = bool(call.get("return_convergence_delta", False))
+        baselines = call.get("baselines")
+        expand_baselines = not isinstance(method, DeepLiftShap) and not callable(baselines)
+        device = inputs[0].device
+        attributions: Any = None
+        delta = None
+        gradients = self._stacked_gradients(budget)
+        with self._progress(len(blocks), self.get_name()) as bar, gradients as dedupe:
+            for b0, b1, t0, t1 in blocks:
+                times = torch.arange(t0, t1, device=device)
+                instance = torch.arange(b0, b1, device=device).repeat_interleave(t1 - t0)
+                chunk_call = dict(call)
+                chunk_call["target"] = times.repeat(b1 - b0)
+                if expand_baselines and baselines is not None:
+                    chunk_call["baselines"] = _take_per_input(baselines, inputs, instance)
+                if call.get("additional_forward_args") is not None:
+                    chunk_call["additional_forward_args"] = _take_rows(
+                        call["additional_forward_args"], n_batch, instance
+                    )
+                chunk_inputs = tuple(x.detach()[instance] for x in inputs)
+                if dedupe is not None:
+                    dedupe.set_block(list(range(t0, t1)))
+                    if call.get("internal_batch_size") is not None:
+                        # the user's rows per gradient call, in distinct points
+                        chunk_call["internal_batch_size"] = call["internal_batch_size"] * (t1 - t0)
+                out = method.attribute(chunk_inputs if is_tuple else chunk_inputs[0], **chunk_call)
+                if want_delta:
+                    out, chunk_delta = out
+                    if delta is None:
+                        delta = chunk_delta.new_zeros((n_batch, n_times))
+                    delta[b0:b1, t0:t1] = chunk_delta.reshape(b1 - b0, t1 - t0, -1).mean(dim=2)
+                n_block = (b1 - b0) * (t1 - t0)
+                if attributions is None:  # [B, T, k, ...]: k rows per (instance, time)
+                    attributions = _map_tensors(
+                        lambda a: a.new_zeros(
+                            (n_batch, n_times, a.shape[0] // n_block, *a.shape[1:])  # noqa: B023
+                        ),
+                        out,
+                    )
+                _map_tensors(
+                    lambda buffer, a: buffer[b0:b1, t0:t1].copy_(  # noqa: B023
+                        a.reshape(b1 - b0, t1 - t0, *buffer.shape[2:])  # noqa: B023
+                    ),
+                    attributions,
+                    out,
+                )
+                bar.update()
+        result = _map_tensors(_merge_layer_rows, attributions)
+        return (result, delta) if want_delta else result
+
+    def _stacked_gradients(self, budget: int) -> Any:
+        """Context for the stacked strategy's gradient function; yields the dedupe or None."""
+        method = self.attribution
+        if isinstance(method, LayerIntegratedGradients):
+            return _yield_none(_compat.summed_layer_gradients(method))
+        if method.gradient_func is not _compat.captum_default_gradient_func():
+            return _nullcontext()  # a user's gradient function: keep it
+        if isinstance(method, DeepLift):  # its gradient function sees a wrapped forward
+            return _yield_none(_swap_attribute(method, "gradient_func", _compat.summed_gradients))
+        return _swap_attribute(method, "gradient_func", _StackedGradients(budget))
+
+    def _native(
+        self,
+        inputs: tuple[torch.Tensor, ...],
+        is_tuple: bool,
+        n_batch: int,
+        call: dict[str, Any],
+        budget: int,
+    ) -> Any:
+        """target=None: Captum evaluates each perturbation once for all time points."""
+        method, n_times = self.attribution, self.n_times
+        if isinstance(method, FeaturePermutation):
+            per_chunk = n_batch  # permutes within the batch: never split it
+        else:
+            per_eval = int(call.get("perturbations_per_eval", 1) or 1)
+            per_chunk = max(1, budget // per_eval)
+        rng = _RNGState.capture()
+        parts = []
+        starts = range(0, n_batch, per_chunk)
+        with self._progress(len(starts), self.get_name()) as bar:
+            for start in starts:
+                index = torch.arange(
+                    start, min(start + per_chunk, n_batch), device=inputs[0].device
+                )
+                chunk_call = dict(call)
+                chunk_inputs = inputs
+                if len(index) < n_batch:
+                    chunk_inputs = tuple(x[index] for x in inputs)
+                    for name in ("baselines", "feature_mask"):
+                        if call.get(name) is not None:
+                            chunk_call[name] = _take_per_input(call[name], inputs, index)
+                    if call.get("additional_forward_args") is not None:
+                        chunk_call["additional_forward_args"] = _take_rows(
+                            call["additional_forward_args"], n_batch, index
+                        )
+                rng.restore()  # sampling methods draw the same permutations in every chunk
+                out = method.attribute(
+                    chunk_inputs if is_tuple else chunk_inputs[0], target=None, **chunk_call
+                )
+                parts.append(_to_time_layout(out, chunk_inputs, len(index), n_times))
+                bar.update()
+        return _map_tensors(lambda *p: torch.cat(p), *parts)
+
+    def _forward_replay(
+        self,
+        inputs: tuple[torch.Tensor, ...],
+        is_tuple: bool,
+        n_batch: int,
+        call: dict[str, Any],
+    ) -> Any:
+        """Per instance: one pass per time point, perturbations drawn and evaluated once."""
+        method, n_times = self.attribution, self.n_times
+        forward = method.forward_func
+        per_instance = []
+        with self._progress(n_batch * n_times, self.get_name()) as bar:
+            for b in range(n_batch):
+                index = torch.tensor([b], device=inputs[0].device)
+                chunk_inputs = tuple(x[index] for x in inputs)
+                chunk_call = dict(call)
+                for name in ("baselines", "feature_mask"):
+                    if call.get(name) is not None:
+                        chunk_call[name] = _take_per_input(call[name], inputs, index)
+                if call.get("additional_forward_args") is not None:
+                    chunk_call["additional_forward_args"] = _take_rows(
+                        call["additional_forward_args"], n_batch, index
+                    )
+                cache = _ForwardReplay(forward)
+                rng = _RNGState.capture()
+                passes = []
+                with _swap_attribute(method, "forward_func", cache):
+                    for t in range(n_times):
+                        rng.restore()
+                        cache.start_pass(record=t == 0)
+                        passes.append(
+                            method.attribute(
+                                chunk_inputs if is_tuple else chunk_inputs[0],
+                                target=t,
+                                **chunk_call,
+                            )
+                        )
+                        bar.update()
+                per_instance.append(_map_tensors(lambda *p: torch.stack(p, dim=1), *passes))
+        return _map_tensors(lambda *p: torch.cat(p), *per_instance)
+
+
+# --------------------------------------------------------------------------- replay helpers
+class _RNGState:
+    """The state of every random number generator Captum draws from."""
+
+    def __init__(self) -> None:
+        self.torch = torch.get_rng_state()
+        self.numpy = np.random.get_state()
+        self.python = random.getstate()
+        self.cuda = (
+            torch.cuda.get_rng_state_all()
+            if torch.cuda.is_available() and torch.cuda.is_initialized()
+            else None
+        )
+
+    @classmethod
+    def capture(cls) -> _RNGState:
+        return cls()
+
+    def restore(self) -> None:
+        torch.set_rng_state(self.torch)
+        np.random.set_state(self.numpy)
+        random.setstate(self.python)
+        if self.cuda is not None:
+            torch.cuda.set_rng_state_all(self.cuda)
+
+
+def _fingerprint(tensors: Sequence[Any]) -> tuple:
+    """A cheap exact identity of a sequence of tensors (shape, dtype and a content hash)."""
+    parts = []
+    for x in tensors:
+        if isinstance(x, torch.Tensor):
+            data = x.detach().reshape(-1).contiguous().cpu().view(torch.uint8)
+            digest = hashlib.blake2b(data.numpy().tobytes(), digest_size=16)
+            parts.append((tuple(x.shape), str(x.dtype), digest.hexdigest()))
+        else:
+            parts.append(repr(x))
+    return tuple(parts)
+
+
+class _GradientReplay:
+    """A Captum ``gradient_func`` computing every target of a chunk in its first pass.
+
+    Captum calls ``gradient_func(forward_fn, inputs, target_ind, additional_forward_args)``
+    one or more times per ``attribute`` call. In the recording pass each call evaluates the
+    gradients for all targets of the chunk at the given points (:func:`_target_gradients`)
+    and returns those of the pass's target. In later passes the n-th call returns the stored
+    gradients of the n-th recorded call for that pass's target, after checking that its
+    inputs are identical (otherwise, e.g. with a non-reproducible random draw, it computes
+    them afresh).
+    """
+
+    def __init__(self, targets: list[int], rows_per_call: int) -> None:
+        self.targets = targets
+        self.rows_per_call = rows_per_call
+        self.calls: list[tuple[tuple, tuple[torch.Tensor, ...]]] = []
+        self.record = True
+        self.target = targets[0]
+        self.position = 0
+        self.recomputed = 0
+
+    def start_pass(self, record: bool, target: int) -> None:
+        self.record, self.target, self.position = record, target, 0
+
+    def __call__(
+        self,
+        forward_fn: Callable[..., torch.Tensor],
+        inputs: Any,
+        target_ind: Any = None,
+        additional_forward_args: Any = None,
+    ) -> tuple[torch.Tensor, ...]:
+        inputs = inputs if isinstance(inputs, tuple) else (inputs,)
+        column = self.targets.index(self.target)
+        if self.record:
+            grads = _target_gradients(
+                forward_fn, inputs, self.targets, additional_forward_args, self.rows_per_call
+            )
+            self.calls.append((_fingerprint(inputs), grads))
+            return tuple(g[:, column] for g in grads)
+        if self.position < len(self.calls):
+            key, grads = self.calls[self.position]
+            self.position += 1
+            if key == _fingerprint(inputs):
+                return tuple(g[:, column] for g in grads)
+        self.recomputed += 1
+        return _compat.summed_gradients(forward_fn, inputs, target_ind, additional_forward_args)
+
+
+class _StackedGradients:
+    """A Captum ``gradient_func`` for stacked rows that evaluates each point only once.
+
+    In the stacked layout each instance's row is repeated for the block's time points, so
+    Captum's evaluation points (inputs, or IntegratedGradients' interpolation points) come in
+    runs of identical rows with targets ``t0, ..., t1 - 1``. This function checks that
+    structure exactly, computes the gradients of all the block's targets once per distinct
+    point (:func:`_target_gradients`) and hands every row the gradient for its target.
+    Anything else falls back to one backward of the summed selected outputs.
+    """
+
+    def __init__(self, rows_per_call: int) -> None:
+        self.rows_per_call = rows_per_call
+        self.targets: list[int] = []
+
+    def set_block(self, targets: list[int]) -> None:
+        self.targets = targets
+
+    def __call__(
+        self,
+        forward_fn: Callable[..., torch.Tensor],
+        inputs: Any,
+        target_ind: Any = None,
+        additional_forward_args: Any = None,
+    ) -> tuple[torch.Tensor, ...]:
+        inputs = inputs if isinstance(inputs, tuple) else (inputs,)
+        runs = self._distinct(inputs, target_ind, additional_forward_args)
+        if runs is None:
+            return _compat.summed_gradients(forward_fn, inputs, target_ind, additional_forward_args)
+        points, extra = runs
+        grads = _target_gradients(forward_fn, points, self.targets, extra, self.rows_per_call)
+        return tuple(g.reshape(x.shape) for g, x in zip(grads, inputs, strict=True))
+
+    def _distinct(self, inputs: tuple, target_ind: Any, extra: Any) -> tuple | None:
+        """The distinct points (and forward arguments) if rows come in runs, else None."""
+        n_t = len(self.targets)
+        n_rows = inputs[0].shape[0]
+        if n_t == 0 or n_rows % n_t:
+            return None
+        n_points = n_rows // n_t
+        expected = torch.as_tensor(self.targets, device=inputs[0].device).repeat(n_points)
+        if isinstance(target_ind, list):
+            target_ind = torch.as_tensor(target_ind, device=inputs[0].device)
+        if isinstance(target_ind, int):
+            target_ind = torch.full((1,), target_ind, device=inputs[0].device)
+        if not isinstance(target_ind, torch.Tensor):
+            return None
+        target_ind = target_ind.reshape(-1).to(expected.device)
+        if target_ind.numel() == 1:
+            target_ind = target_ind.expand(n_rows)
+        if not torch.equal(target_ind, expected):
+            return None
+
+        def first_of_runs(x: Any) -> Any:
+            if isinstance(x, torch.Tensor) and x.dim() > 0 and x.shape[0] == n_rows:
+                runs = x.reshape(n_points, n_t, *x.shape[1:])
+                if not torch.equal(runs, runs[:, :1].expand_as(runs)):
+                    raise _NotRuns
+                return runs[:, 0]
+            if isinstance(x, tuple):
+                return tuple(first_of_runs(v) for v in x)
+            return x
+
+        try:
+            return first_of_runs(inputs), first_of_runs(extra)
+        except _NotRuns:
+            return None
+
+
+class _NotRuns(Exception):
+    pass
+
+
+def _target_gradients(
+    forward_fn: Callable[..., torch.Tensor],
+    points: tuple[torch.Tensor, ...],
+    targets: list[int],
+    extra: Any,
+    rows_per_call: int,
+) -> tuple[torch.Tensor, ...]:
+    """Gradients of ``forward_fn(points)[:, t]`` for every ``t`` in ``targets``.
+
+    Returns a tuple of ``[P, len(targets), *S]`` tensors. For a :class:`SurvivalForward`
+    with tensor-only extra arguments the Jacobian engine of
+    :func:`captum_surv.attr.jacobian.output_jacobian` computes all time points at once (one
+    backward pass of the log-risk for proportional hazards, forward or batched reverse mode
+    for discrete heads); otherwise points x targets are stacked as rows with one backward
+    pass of the summed selected outputs. ``rows_per_call`` bounds the rows per evaluation.
+    """
+    extra_tuple = () if extra is None else extra if isinstance(extra, tuple) else (extra,)
+    use_jacobian = isinstance(forward_fn, SurvivalForward) and all(
+        isinstance(a, torch.Tensor) and a.is_floating_point() for a in extra_tuple
+    )
+    n_points, n_targets = points[0].shape[0], len(targets)
+    columns = torch.as_tensor(targets, device=points[0].device)
+    width = forward_fn.n_times if use_jacobian else n_targets
+    per_call = max(1, rows_per_call // max(1, width))
+    pieces: list[list[torch.Tensor]] = [[] for _ in points]
+    for start in range(0, n_points, per_call):
+        stop = min(start + per_call, n_points)
+        n = stop - start
+        if use_jacobian:
+            rows = tuple(x[start:stop].detach() for x in points)
+            rows += _slice_repeat_rows(extra_tuple, n_points, start, stop, 1)
+            jacobians, _ = output_jacobian(forward_fn, rows)
+            grads = tuple(j.index_select(1, columns.to(j.device)) for j in jacobians)
+        else:
+            stacked = tuple(
+                x[start:stop].detach().repeat_interleave(n_targets, dim=0).requires_grad_(True)
+                for x in points
+            )
+            extra_rows = _slice_repeat_rows(extra, n_points, start, stop, n_targets)
+            flat = _compat.summed_gradients(forward_fn, stacked, columns.repeat(n), extra_rows)
+            grads = tuple(
+                g.reshape(n, n_targets, *x.shape[1:]) for g, x in zip(flat, points, strict=True)
+            )
+        for piece, g, x in zip(pieces, grads, points, strict=False):
+            piece.append(g.to(device=x.device, dtype=x.dtype))
+    return tuple(torch.cat(piece) for piece in pieces)
+
+
+class _ForwardReplay:
+    """A forward function that records its outputs in one pass and replays them later."""
+
+    def __init__(self, forward: Callable[..., torch.Tensor]) -> None:
+        self.forward = forward
+        self.calls: list[tuple[tuple, torch.Tensor]] = []
+        self.record = True
+        self.position = 0
+
+    def start_pass(self, record: bool) -> None:
+        self.record, self.position = record, 0
+
+    def __call__(self, *args: Any) -> torch.Tensor:
+        if self.record:
+            out = self.forward(*args)
+            self.calls.append((_fingerprint(args), out.detach()))
+            return out
+        if self.position < len(self.calls):
+            key, out = self.calls[self.position]
+            self.position += 1
+            if key == _fingerprint(args):
+                return out
+        return self.forward(*args)
+
+
+class _swap_attribute:  # noqa: N801 - used like contextlib helpers
+    """Context manager setting ``obj.name = value`` and restoring it, even on error."""
+
+    def __init__(self, obj: Any, name: str, value: Any) -> None:
+        self.obj, self.name, self.value = obj, name, value
+        self.had_own = name in vars(obj)
+        self.old = vars(obj).get(name)
+
+    def __enter__(self) -> Any:
+        setattr(self.obj, self.name, self.value)
+        return self.value
+
+    def __exit__(self, *exc: Any) -> None:
+        if self.had_own:
+            setattr(self.obj, self.name, self.old)
+        else:
+            delattr(self.obj, self.name)
+
+
+class _nullcontext:  # noqa: N801
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *exc: Any) -> None:
+        return None
+
+
+class _yield_none:  # noqa: N801
+    """Wrap a context manager so that ``with ... as x`` gives ``None``."""
+
+    def __init__(self, context: Any) -> None:
+        self.context = context
+
+    def __enter__(self) -> None:
+        self.context.__enter__()
+        return None
+
+    def __exit__(self, *exc: Any) -> Any:
+        return self.context.__exit__(*exc)
+
+
+# --------------------------------------------------------------------------- small helpers
+def _check_positive_int(value: Any, name: str) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        raise ValueError(f"{name} must be a positive int, got {value!r}.")
+
+
+def _check_finite(x: torch.Tensor, what: str) -> None:
+    if x.is_floating_point() and not bool(torch.isfinite(x).all()):
+        raise ValueError(
+            f"{what} contains NaN or infinite values; impute or drop them before explaining "
+            "the model."
+        )
+
+
+def _as_tuple_inputs(inputs: Any) -> tuple[tuple[torch.Tensor, ...], bool]:
+    if isinstance(inputs, torch.Tensor):
+        return (inputs,), False
+    if isinstance(inputs, tuple) and inputs and all(isinstance(x, torch.Tensor) for x in inputs):
+        return inputs, True
+    raise TypeError(
+        f"inputs must be a torch tensor or a tuple of tensors, got {type(inputs).__name__}"
+        + (" (use a tuple, not a list)" if isinstance(inputs, list) else "")
+        + "; e.g. torch.as_tensor(df.to_numpy(), dtype=torch.float32)."
+    )
+
+
+def _tensors_in(value: Any) -> Iterator[torch.Tensor]:
+    if isinstance(value, torch.Tensor):
+        yield value
+    elif isinstance(value, (tuple, list)):
+        for v in value:
+            yield from _tensors_in(v)
+
+
+def _network_rows_per_row(forward: SurvivalForward) -> int:
+    """Network evaluations per input row (CoxTime evaluates the net at every jump time)."""
+    if isinstance(forward, CoxTimeForward):
+        grid = forward.scaled_grid if forward.output == "log_risk" else forward.scaled_native
+        return max(1, int(grid.numel()))
+    return 1
+
+
+def _default(method: Any, name: str, fallback: int) -> int:
+    param = inspect.signature(method.attribute).parameters.get(name)
+    if param is None or param.default is inspect.Parameter.empty:
+        return fallback
+    return int(param.default)
+
+
+def _points_per_instance(method: Any, call: dict[str, Any]) -> int:
+    """Evaluation points per instance in one pass (for the size of the time chunks)."""
+    if isinstance(method, NoiseTunnel):
+        samples = int(call.get("nt_samples", _default(method, "nt_samples", 5)))
+        return samples * _points_per_instance(method.attribution_method, call)
+    if isinstance(method, IntegratedGradients):
+        return int(call.get("n_steps", _default(method, "n_steps", 50)))
+    if isinstance(method, GradientShap):
+        return int(call.get("n_samples", _default(method, "n_samples", 5)))
+    return 1
+
+
+def _rows_per_stacked_row(method: Any, call: dict[str, Any]) -> int:
+    """Network rows per stacked (instance, time) row in the stacked strategy."""
+    if isinstance(method, (IntegratedGradients, LayerIntegratedGradients)):
+        return max(1, int(call.get("n_steps", _default(method, "n_steps", 50))))
+    if isinstance(method, (Saliency, InputXGradient)):
+        return 1
+    if isinstance(method, DeepLiftShap):
+        base = call.get("baselines")
+        first = base[0] if isinstance(base, tuple) else base
+        n_base = first.shape[0] if isinstance(first, torch.Tensor) and first.dim() else 1
+        return 2 * n_base
+    return 2  # DeepLift: inputs and baselines
+
+
+def _delta_partitions(method: Any, call: dict[str, Any]) -> list[int] | None:
+    """Sample counts of NoiseTunnel's partitions (its deltas are concatenated by partition)."""
+    if not isinstance(method, NoiseTunnel):
+        return None
+    samples = int(call.get("nt_samples", _default(method, "nt_samples", 5)))
+    size = call.get("nt_samples_batch_size")
+    size = samples if size is None else min(samples, int(size))
+    sizes = [size] * (samples // size)
+    if samples % size:
+        sizes.append(samples % size)
+    return sizes
+
+
+def _per_instance_delta(
+    delta: torch.Tensor, n_batch: int, partitions: list[int] | None
+) -> torch.Tensor:
+    """Captum's deltas of one pass -> one value per instance (mean over its samples)."""
+    delta = delta.reshape(-1)
+    if partitions is None or len(partitions) == 1:
+        return delta.reshape(n_batch, -1).mean(dim=1)
+    per_sample = delta.numel() // (n_batch * sum(partitions))
+    lengths = [n_batch * size * per_sample for size in partitions]
+    pieces = [part.reshape(n_batch, -1) for part in torch.split(delta, lengths)]
+    return torch.cat(pieces, dim=1).mean(dim=1)
+
+
+def _stack_passes(
+    results: list[Any], n_batch: int, call: dict[str, Any], partitions: list[int] | None
+) -> Any:
+    """Per-target results ``[B, ...]`` -> ``[B, T, ...]`` (and deltas ``[B, T]``)."""
+    if call.get("return_convergence_delta", False):
+        attributions = [r[0] for r in results]
+        deltas = [_per_instance_delta(r[1], n_batch, partitions) for r in results]
+        return _map_tensors(lambda *p: torch.stack(p, dim=1), *attributions), torch.stack(
+            deltas, dim=1
+        )
+    return _map_tensors(lambda *p: torch.stack(p, dim=1), *results)
+
+
+def _map_tensors(fn: Callable[..., torch.Tensor], *trees: Any) -> Any:
+    """Apply ``fn`` leafwise to structurally equal tensors / tuples / lists of tensors."""
+    first = trees[0]
+    if isinstance(first, torch.Tensor):
+        return fn(*trees)
+    if isinstance(first, (tuple, list)):
+        mapped = [_map_tensors(fn, *leaves) for leaves in zip(*trees, strict=True)]
+        return type(first)(mapped)
+    raise TypeError(f"Unexpected attribution output of type {type(first).__name__}.")
+
+
+def _take_per_input(value: Any, inputs: tuple[torch.Tensor, ...], index: torch.Tensor) -> Any:
+    """Rows ``index`` of per-instance tensors (baselines, feature masks), per input."""
+    n_batch = inputs[0].shape[0]
+
+    def take(v: Any, x: torch.Tensor) -> Any:
+        if (
+            isinstance(v, torch.Tensor)
+            and v.dim() == x.dim()
+            and v.shape[0] == n_batch
+            and n_batch > 1
+        ):
+            return v[index.to(v.device)]
+        return v
+
+    if isinstance(value, tuple):
+        return tuple(take(v, x) for v, x in zip(value, inputs, strict=True))
+    return take(value, inputs[0])
+
+
+def _take_rows(value: Any, n_batch: int, index: torch.Tensor) -> Any:
+    """Rows ``index`` of batch-first tensors in additional forward arguments."""
+    if isinstance(value, torch.Tensor):
+        if value.dim() > 0 and value.shape[0] == n_batch:
+            return value[index.to(value.device)]
+        return value
+    if isinstance(value, tuple):
+        return tuple(_take_rows(v, n_batch, index) for v in value)
+    return value
+
+
+def _slice_repeat_rows(value: Any, n_rows: int, start: int, stop: int, repeats: int) -> Any:
+    """Rows ``start:stop`` of batch-first tensors, each repeated ``repeats`` times."""
+    if isinstance(value, torch.Tensor):
+        if value.dim() > 0 and value.shape[0] == n_rows:
+            return value[start:stop].repeat_interleave(repeats, dim=0)
+        return value
+    if isinstance(value, tuple):
+        return tuple(_slice_repeat_rows(v, n_rows, start, stop, repeats) for v in value)
+    return value
+
+
+def _merge_layer_rows(result: torch.Tensor) -> torch.Tensor:
+    """``[B, T, k, ...]`` -> ``[B, T, ...]`` (k = 1) or ``[B * k, T, ...]``.
+
+    ``k`` is 1 for input attributions. A layer may see several rows per instance (CoxTime's
+    network runs once per instance and jump time); the loop's per-target results then have
+    ``B * k`` rows in the order (b, j), and so does the result.
+    """
+    n_batch, n_times, per_row = result.shape[:3]
+    if per_row == 1:
+        return result.squeeze(2)
+    return result.transpose(1, 2).reshape(n_batch * per_row, n_times, *result.shape[3:])
+
+
+def _to_time_layout(out: Any, inputs: tuple[torch.Tensor, ...], n_batch: int, n_times: int) -> Any:
+    """Captum's multi-output result ([B*T, *S] or [B, T, *S]) -> ``[B, T, *S]``."""
+    outs = out if isinstance(out, tuple) else (out,)
+    shaped = []
+    for a, x in zip(outs, inputs, strict=True):
+        expected = (n_batch, n_times, *x.shape[1:])
+        if tuple(a.shape) != expected:
+            if a.numel() != int(np.prod(expected)):
+                raise RuntimeError(
+                    f"Unexpected Captum multi-output attribution shape {tuple(a.shape)} "
+                    f"(expected {expected} or [B*T, ...]); please report this."
+                )
+            a = a.reshape(expected)  # row b * T + t
+        shaped.append(a)
+    return tuple(shaped) if isinstance(out, tuple) else shaped[0]
