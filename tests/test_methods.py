@@ -272,3 +272,28 @@ def test_bad_input_errors(trained):
         explain(fwd2, (xt[0][:2], xt[1][:2]), "intgrad", torch.zeros(1, 3))
     with pytest.raises(ValueError, match="takes 2 input tensor"):
         explain(fwd2, xt[0][:2], "grad")
+
+
+def test_explain_routes_captum_classes_through_time_attribution(trained):
+    from captum.attr import FeatureAblation, KernelShap
+
+    model, x = trained("coxph")
+    fwd = captum_surv.from_pycox(model, times=4)
+    expl = explain(fwd, x[:3], KernelShap, seed=0, n_samples=64)
+    assert expl.method == "KernelShap"
+    assert expl.attributions.shape == (3, 4, x.shape[1])
+    # same seed, same draws: equals KernelShap looped over targets, re-seeded before each
+    loop = []
+    for k in range(4):
+        torch.manual_seed(0)
+        np.random.seed(0)
+        loop.append(KernelShap(fwd).attribute(x[:3], target=k, n_samples=64))
+    assert torch.allclose(expl.attributions, torch.stack(loop, 1), atol=1e-6)
+    # the default baseline of Captum's perturbation methods is zero
+    zero_out = fwd(torch.zeros(1, x.shape[1])).detach()
+    assert torch.allclose(expl.reference_prediction, zero_out.expand(3, -1))
+    ablation = explain(fwd, x[:3], FeatureAblation)
+    ref = torch.stack([FeatureAblation(fwd).attribute(x[:3], target=k) for k in range(4)], 1)
+    assert torch.allclose(ablation.attributions, ref, atol=1e-6)
+    with pytest.raises(ValueError, match="Captum attribution class"):
+        explain(fwd, x[:3], 42)

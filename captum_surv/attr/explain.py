@@ -56,7 +56,7 @@ def explain(
     *,
     feature_names: Any = None,
     seed: int | None = None,
-    batch_size: int = 4096,
+    batch_size: int | None = None,
     show_progress: bool = False,
     **options: Any,
 ) -> SurvExplanation:
@@ -79,8 +79,10 @@ def explain(
             inputs). Default: DataFrame columns, else ``x0, x1, ...``.
         seed: Seed of the random draws (SG(t), random GradSHAP(t), stochastic Captum
             methods). Default None (not reproducible).
-        batch_size: Maximum number of sample points per Jacobian evaluation; bounds
-            memory (about ``batch_size * n_times * n_features`` numbers). Default 4096.
+        batch_size: Bounds memory. Gradient methods: sample points per Jacobian
+            evaluation (about ``batch_size * n_times * n_features`` numbers; default 4096).
+            Captum classes: network rows per call (default
+            :data:`captum_surv.attr.DEFAULT_BATCH_SIZE`).
         show_progress: Show a tqdm progress bar. Default False.
         **options: Method options, with Captum's names where Captum has one:
 
@@ -135,7 +137,7 @@ def explain(
             method,
             baselines,
             seed=seed,
-            batch_size=batch_size,
+            batch_size=4096 if batch_size is None else batch_size,
             show_progress=show_progress,
             **options,
         )
@@ -179,7 +181,7 @@ def _captum_attributions(
     method: Any,
     baselines: Any,
     seed: int | None,
-    batch_size: int,
+    batch_size: int | None,
     show_progress: bool,
     options: dict[str, Any],
 ) -> dict[str, Any]:
@@ -193,11 +195,9 @@ def _captum_attributions(
     takes_baselines = "baselines" in inspect.signature(algorithm.attribute).parameters
     if baselines is not None:
         kwargs["baselines"] = baselines
-    wrapper = TimeAttribution(algorithm)
+    wrapper = TimeAttribution(algorithm, batch_size=batch_size, show_progress=show_progress)
     attributions = wrapper.attribute(
         inputs if len(inputs) > 1 else inputs[0],
-        batch_size=batch_size,
-        show_progress=show_progress,
         **kwargs,
     )
     with torch.no_grad():
