@@ -7,7 +7,7 @@ Reference: S. H. Langbein, N. Koenen, M. N. Wright. "Gradient-based Explanations
 Learning Survival Models" (2025).
 """
 
-from captum_surv import baselines
+from captum_surv import baselines, datasets
 from captum_surv.attr import SUPPORTED_ATTRIBUTIONS, TimeAttribution
 from captum_surv.attr.explain import explain
 from captum_surv.attr.methods import METHODS
@@ -32,6 +32,7 @@ __all__ = [
     "TimeAttribution",
     "__version__",
     "baselines",
+    "datasets",
     "compute_coxtime_baseline_hazards",
     "explain",
     "from_pycox",

@@ -289,6 +289,11 @@ class SurvivalForward(nn.Module):
         try:
             return net(*inputs)
         except RuntimeError as err:
+            if "dtype" in str(err):
+                raise ValueError(
+                    f"The inputs' dtypes ({[str(x.dtype) for x in inputs]}) do not fit the "
+                    f"{self.model_name} network ({err}). Pass float32 or float64 features."
+                ) from err
             if "shape" in str(err) or "size" in str(err):
                 raise ValueError(
                     f"The inputs do not fit the {self.model_name} network ({err}). Check the "
