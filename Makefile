@@ -10,7 +10,7 @@ STAMP := $(VENV)/.installed
 # machines); an unpinned torch would pull a multi-GB CUDA build.
 CONSTRAINTS := -c constraints.txt
 
-.PHONY: help venv install demo test lint format bench-forward clean
+.PHONY: help venv install demo test lint format bench-forward bench-grid figures clean
 
 help:
 	@echo "make venv           create .venv and install captum_surv[dev,data,notebooks]"
@@ -19,6 +19,8 @@ help:
 	@echo "make lint           ruff check + ruff format --check"
 	@echo "make format         ruff format + ruff check --fix"
 	@echo "make bench-forward  benchmark forward/baseline hazards against pycox"
+	@echo "make bench-grid     benchmark all-time-points attributions against Captum"
+	@echo "make figures        plots of real models (DeepSurv, CoxTime, DeepHit, multimodal) -> outputs/figures/"
 	@echo "make clean          remove caches and outputs (keeps .venv)"
 
 venv: $(STAMP)
@@ -46,6 +48,12 @@ format: $(STAMP)
 
 bench-forward: $(STAMP)
 	$(PY) benchmarks/bench_forward.py
+
+bench-grid: $(STAMP)
+	$(PY) benchmarks/bench_time_grid.py
+
+figures: $(STAMP)
+	$(PY) scripts/figures.py
 
 clean:
 	rm -rf outputs .pytest_cache .ruff_cache build dist *.egg-info

@@ -675,6 +675,58 @@ class SurvExplanation:
             f"reference={'yes' if self.reference_prediction is not None else 'no'})"
         )
 
+    # ------------------------------------------------------------------ plots
+    # Thin delegates to captum_surv.plot (imported lazily: matplotlib only when plotting).
+    def plot_prediction(self, *args: Any, **kwargs: Any) -> Any:
+        """The explained output against the reference: :func:`captum_surv.plot.prediction`."""
+        from captum_surv import plot
+
+        return plot.prediction(self, *args, **kwargs)
+
+    def plot_curves(self, *args: Any, **kwargs: Any) -> Any:
+        """Attributions over time, one line per feature:
+        :func:`captum_surv.plot.attribution_curves`."""
+        from captum_surv import plot
+
+        return plot.attribution_curves(self, *args, **kwargs)
+
+    def plot_contribution(self, *args: Any, **kwargs: Any) -> Any:
+        """Stacked |attribution| shares over time: :func:`captum_surv.plot.contribution`."""
+        from captum_surv import plot
+
+        return plot.contribution(self, *args, **kwargs)
+
+    def plot_force(self, *args: Any, **kwargs: Any) -> Any:
+        """Signed stacked bars at selected times: :func:`captum_surv.plot.force`."""
+        from captum_surv import plot
+
+        return plot.force(self, *args, **kwargs)
+
+    def plot_importance(self, *args: Any, **kwargs: Any) -> Any:
+        """Heat map and bar chart of global importance: :func:`captum_surv.plot.importance`."""
+        from captum_surv import plot
+
+        return plot.importance(self, *args, **kwargs)
+
+    def plot_heatmap(self, *args: Any, **kwargs: Any) -> Any:
+        """Time x feature heat map of mean |attribution|:
+        :func:`captum_surv.plot.importance_heatmap`."""
+        from captum_surv import plot
+
+        return plot.importance_heatmap(self, *args, **kwargs)
+
+    def plot_dependence(self, *args: Any, **kwargs: Any) -> Any:
+        """Attribution against feature value at one time: :func:`captum_surv.plot.dependence`."""
+        from captum_surv import plot
+
+        return plot.dependence(self, *args, **kwargs)
+
+    def plot_images(self, *args: Any, **kwargs: Any) -> Any:
+        """Image attributions at chosen times: :func:`captum_surv.plot.image_attributions`."""
+        from captum_surv import plot
+
+        return plot.image_attributions(self, *args, **kwargs)
+
 
 # ---------------------------------------------------------------------- validation helpers
 def _tensors(value: Any, name: str) -> tuple[tuple[torch.Tensor, ...], bool]:
