@@ -41,9 +41,9 @@ def output_jacobian(forward: SurvivalForward, inputs: Inputs) -> tuple[Inputs, t
         ``(jacobians, outputs)``: a tuple of ``[N, T, *S_i]`` tensors and the forward's
         outputs ``[N, T]`` (detached).
     """
-    net, inputs = forward._prepare(inputs)
     if isinstance(forward, CoxForward):
-        return _proportional_hazards(forward, net, inputs)
+        return _proportional_hazards(forward, inputs)
+    net, inputs = forward._prepare(inputs)
     if isinstance(forward, CoxTimeForward):
         return _coxtime(forward, net, inputs)
     if isinstance(forward, (DiscreteForward, DeepHitForward)):
@@ -56,9 +56,19 @@ def _leaf(inputs: Inputs) -> Inputs:
     return tuple(x.detach().requires_grad_(x.is_floating_point()) for x in inputs)
 
 
-def _proportional_hazards(
-    forward: CoxForward, net: nn.Module, inputs: Inputs
-) -> tuple[Inputs, torch.Tensor]:
+def proportional_hazards_factors(
+    forward: CoxForward, inputs: Inputs
+) -> tuple[torch.Tensor, Inputs, torch.Tensor]:
+    """The rank-one structure of a proportional-hazards Jacobian.
+
+    ``J[n, k, ...] = time_factor[n, k] * feature_factor[n, ...]`` with
+    ``time_factor = d out / d g`` and ``feature_factor = d g / d x``: one backward pass of
+    ``g`` serves every time point.
+
+    Returns:
+        ``(time_factor [N, T], feature_factors (tuple of [N, *S]), outputs [N, T])``.
+    """
+    net, inputs = forward._prepare(inputs)
     leaves = _leaf(inputs)
     with torch.enable_grad():
         g = forward._run_net(net, *leaves).reshape(-1)
@@ -67,10 +77,15 @@ def _proportional_hazards(
     g = g.detach()
     # d out[n, k] / d g[n]: the transform acts elementwise per row, so one forward-mode pass
     outputs, d_out = torch.func.jvp(forward.output_from_log_risk, (g,), (torch.ones_like(g),))
+    features = tuple(next(grads) if x.requires_grad else torch.zeros_like(x) for x in leaves)
+    return d_out, features, outputs
+
+
+def _proportional_hazards(forward: CoxForward, inputs: Inputs) -> tuple[Inputs, torch.Tensor]:
+    d_out, features, outputs = proportional_hazards_factors(forward, inputs)
     result = []
-    for x in leaves:
-        dg_dx = next(grads) if x.requires_grad else torch.zeros_like(x)
-        scale = d_out.reshape(*d_out.shape, *([1] * (x.dim() - 1)))
+    for dg_dx in features:
+        scale = d_out.reshape(*d_out.shape, *([1] * (dg_dx.dim() - 1)))
         result.append(scale * dg_dx.unsqueeze(1))
     return tuple(result), outputs
 

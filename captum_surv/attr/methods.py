@@ -26,8 +26,9 @@ import torch
 from tqdm.auto import tqdm
 
 from captum_surv._compat import integration_nodes
-from captum_surv.attr.jacobian import output_jacobian
+from captum_surv.attr.jacobian import output_jacobian, proportional_hazards_factors
 from captum_surv.models.base import SurvivalForward
+from captum_surv.models.cox import CoxForward
 
 Inputs = tuple[torch.Tensor, ...]
 
@@ -129,13 +130,45 @@ class _Accumulator:
         starts = range(0, n_points, self.batch_size)
         for start in tqdm(starts, disable=not self.show_progress, desc=self.desc):
             chunk = slice(start, start + self.batch_size)
-            jacobians, _ = output_jacobian(self.forward, tuple(z[chunk] for z in points))
+            rows = tuple(z[chunk] for z in points)
+            w = weight[chunk]
+            if isinstance(self.forward, CoxForward):
+                self._add_rank_one(rows, owner[chunk], w, multiplier, chunk)
+                continue
+            jacobians, _ = output_jacobian(self.forward, rows)
             for i, jac in enumerate(jacobians):
-                w = weight[chunk].to(jac.dtype).reshape(-1, *([1] * (jac.dim() - 1)))
-                term = jac * w
+                factor = w.to(jac.dtype).reshape(-1, *([1] * (jac.dim() - 2)))
                 if multiplier is not None:
-                    term = term * multiplier[i][chunk].unsqueeze(1)
-                self.totals[i].index_add_(0, owner[chunk], term)
+                    factor = factor * multiplier[i][chunk]
+                self.totals[i].index_add_(0, owner[chunk], jac * factor.unsqueeze(1))
+
+    def _add_rank_one(
+        self,
+        rows: Inputs,
+        owner: torch.Tensor,
+        weight: torch.Tensor,
+        multiplier: Inputs | None,
+        chunk: slice,
+    ) -> None:
+        """Proportional hazards: sum outer products per instance instead of full Jacobians."""
+        time_factor, features, _ = proportional_hazards_factors(self.forward, rows)
+        owners, counts = torch.unique_consecutive(owner, return_counts=True)
+        segments = counts.tolist()
+        a = time_factor * weight.to(time_factor.dtype).unsqueeze(1)  # [P, T]
+        for i, dg_dx in enumerate(features):
+            c = dg_dx if multiplier is None else dg_dx * multiplier[i][chunk]
+            c = c.reshape(c.shape[0], -1)  # [P, F]
+            if len(set(segments)) == 1:  # equal groups: one batched matmul
+                size = segments[0]
+                block = torch.bmm(
+                    a.reshape(-1, size, a.shape[1]).transpose(1, 2), c.reshape(-1, size, c.shape[1])
+                )
+            else:
+                block = torch.stack(
+                    [sa.T @ sc for sa, sc in zip(a.split(segments), c.split(segments), strict=True)]
+                )
+            total = self.totals[i]
+            total.index_add_(0, owners, block.reshape(len(segments), *total.shape[1:]))
 
 
 def _predict(forward: SurvivalForward, inputs: Inputs, batch_size: int) -> torch.Tensor:
