@@ -103,6 +103,12 @@ def explain(
               up to quadrature error only.
             * any other keyword is passed to the Captum method's ``attribute``.
 
+    Note:
+        IntGrad(t) sums to ``Out(t|x) - Out(t|x')`` up to quadrature error: with smooth
+        activations 64 Gauss-Legendre steps give about 1e-6 or better in float64; ReLU
+        networks converge slowly (about 1e-4 at 1,000 steps). Check
+        :meth:`SurvExplanation.completeness_residual` and raise ``n_steps`` if needed.
+
     Returns:
         A :class:`~captum_surv.SurvExplanation` with attributions ``[B, T, *S]``.
 
