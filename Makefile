@@ -10,12 +10,13 @@ STAMP := $(VENV)/.installed
 # machines); an unpinned torch would pull a multi-GB CUDA build.
 CONSTRAINTS := -c constraints.txt
 
-.PHONY: help venv install demo test lint format bench-forward bench-grid figures clean
+.PHONY: help venv install demo test lint format bench-forward bench-grid figures notebooks clean
 
 help:
 	@echo "make venv           create .venv and install captum_surv[dev,data,notebooks]"
 	@echo "make demo           run scripts/demo.py (DeepSurv on GBSG2 + Integrated Gradients)"
-	@echo "make test           run the test suite"
+	@echo "make test           run the test suite and execute every notebook"
+	@echo "make notebooks      re-execute the notebooks in place (refresh their outputs)"
 	@echo "make lint           ruff check + ruff format --check"
 	@echo "make format         ruff format + ruff check --fix"
 	@echo "make bench-forward  benchmark forward/baseline hazards against pycox"
@@ -35,8 +36,12 @@ $(STAMP): pyproject.toml constraints.txt
 demo: $(STAMP)
 	$(PY) scripts/demo.py
 
+# The whole suite: unit tests and every notebook (executed by nbmake).
 test: $(STAMP)
-	$(PY) -m pytest -q tests
+	$(PY) -m pytest -q tests --nbmake notebooks
+
+notebooks: $(STAMP)
+	$(VENV)/bin/jupyter nbconvert --to notebook --execute --inplace notebooks/*.ipynb
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
@@ -54,6 +59,25 @@ bench-grid: $(STAMP)
 
 figures: $(STAMP)
 	$(PY) scripts/figures.py
+
+# Benchmarks against SurvSHAP(t) (survshap) and SurvLIME (survlimepy): benchmarks/bench_peers.py.
+# The peers come from benchmarks/requirements-peers.txt; survlimepy without its dependencies
+# (it pins scikit-survival 0.18 / scikit-learn 1.1.2, which do not build).
+PEERS_STAMP := $(VENV)/.peers-installed
+.PHONY: bench-peers bench-quick bench
+
+$(PEERS_STAMP): $(STAMP) benchmarks/requirements-peers.txt
+	$(PIP) install $(CONSTRAINTS) -r benchmarks/requirements-peers.txt
+	$(PIP) install $(CONSTRAINTS) --no-deps survlimepy==0.0.11
+	@touch $(PEERS_STAMP)
+
+bench-peers: $(PEERS_STAMP)
+
+bench-quick: $(PEERS_STAMP)
+	$(PY) benchmarks/bench_peers.py --quick
+
+bench: $(PEERS_STAMP)
+	$(PY) benchmarks/bench_peers.py
 
 clean:
 	rm -rf outputs .pytest_cache .ruff_cache build dist *.egg-info

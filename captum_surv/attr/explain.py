@@ -160,6 +160,14 @@ def explain(
             f"method must be one of {list(METHODS)} or a Captum attribution class; got {method!r}."
         )
     attributions = result["attributions"]
+    for name, values in (("attributions", attributions), ("predictions", (result["prediction"],))):
+        if not all(torch.isfinite(a).all() for a in values):
+            raise ValueError(
+                f"The {name} contain NaN or inf: the model's {forward.output!r} output is not "
+                "finite (or not differentiable) at some of the inputs or sample points. Check "
+                "the model's predictions there, or explain a more stable output such as "
+                "'survival' or 'cumhazard'."
+            )
     return SurvExplanation(
         attributions=attributions if is_tuple else attributions[0],
         inputs=checked if is_tuple else checked[0],

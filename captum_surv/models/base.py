@@ -315,6 +315,17 @@ def shift_prev(values: torch.Tensor, first: float) -> torch.Tensor:
     return torch.cat([pad, values[..., :-1]], dim=-1)
 
 
+def conditional_ratio(mass: torch.Tensor, at_risk: torch.Tensor) -> torch.Tensor:
+    """``mass / at_risk`` (a discrete hazard), reported as 1 where ``at_risk`` is 0.
+
+    Survival that has underflowed to 0 makes the ratio 0/0; the event has then certainly
+    happened, so the hazard is 1. The safe denominator keeps gradients finite too.
+    """
+    positive = at_risk > 0
+    safe = torch.where(positive, at_risk, torch.ones_like(at_risk))
+    return torch.where(positive, mass / safe, torch.ones_like(mass))
+
+
 def needs_event(output: str) -> bool:
     """Whether an output describes a single cause of a competing-risks model."""
     return output in EVENT_SPECIFIC_OUTPUTS

@@ -10,6 +10,17 @@ from torch import nn
 from captum_surv.models.base import SurvivalForward
 
 
+def finite_baseline(baseline_hazards: pd.Series) -> np.ndarray:
+    """Baseline hazard values as float64, rejecting NaN or inf."""
+    values = np.asarray(baseline_hazards.to_numpy(), dtype=np.float64)
+    if not np.all(np.isfinite(values)):
+        raise ValueError(
+            "The model's baseline hazards contain NaN or inf (did training diverge?); "
+            "retrain the model and call model.compute_baseline_hazards() again."
+        )
+    return values
+
+
 def breslow_jumps(baseline_hazards: pd.Series) -> tuple[np.ndarray, np.ndarray, float]:
     """Jump times, cumulative baseline hazard at them, and the last defined time.
 
@@ -17,7 +28,7 @@ def breslow_jumps(baseline_hazards: pd.Series) -> tuple[np.ndarray, np.ndarray, 
     included (with increment 0); the native grid keeps only the times where it jumps.
     """
     index = np.asarray(baseline_hazards.index, dtype=np.float64)
-    values = np.asarray(baseline_hazards.to_numpy(), dtype=np.float64)
+    values = finite_baseline(baseline_hazards)
     jumps = values > 0
     if not jumps.any():
         raise ValueError(

@@ -5,7 +5,12 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from captum_surv.models.base import SurvivalForward, needs_event, shift_prev
+from captum_surv.models.base import (
+    SurvivalForward,
+    conditional_ratio,
+    needs_event,
+    shift_prev,
+)
 from captum_surv.models.discrete import pmf_from_logits
 
 
@@ -67,4 +72,4 @@ class DeepHitForward(SurvivalForward):
         pmf_r = pmf[:, r] if lookup.is_native else cif_r - shift_prev(cif_r, 0.0)
         if self.output == "pmf":
             return pmf_r
-        return pmf_r / shift_prev(all_survival, 1.0)
+        return conditional_ratio(pmf_r, shift_prev(all_survival, 1.0))

@@ -11,7 +11,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from captum_surv.models.base import SurvivalForward, shift_prev
+from captum_surv.models.base import SurvivalForward, conditional_ratio, shift_prev
 
 _LOG_EPS = 1e-7  # pycox's epsilon in log(1 - h + eps)
 
@@ -56,7 +56,7 @@ class DiscreteForward(SurvivalForward):
         if self.continuous_hazard:
             return cumhazard - shift_prev(cumhazard, 0.0)
         previous = shift_prev(survival, 1.0)
-        return (previous - survival) / previous
+        return conditional_ratio(previous - survival, previous)
 
     def _survival_on_grid(
         self, native: dict[str, torch.Tensor]
@@ -100,8 +100,15 @@ class PMFForward(DiscreteForward):
         return phi
 
     def native_quantities(self, phi: torch.Tensor) -> dict[str, torch.Tensor]:
-        pmf = pmf_from_logits(self.transform_logits(phi))
-        return {"pmf": pmf, "survival": 1 - torch.cumsum(pmf, dim=1)}
+        logits = self.transform_logits(phi)
+        padded = torch.cat([logits, logits.new_zeros((logits.shape[0], 1))], dim=1)
+        log_probs = torch.log_softmax(padded, dim=1)
+        pmf = torch.exp(log_probs[:, :-1])
+        # S(t_k) = mass after t_k; log-space tail sums avoid 1 - cumsum cancellation
+        log_tail = torch.logcumsumexp(log_probs.flip(1), dim=1).flip(1)  # log P(T >= t_k)
+        survival = torch.exp(log_tail[:, 1:])
+        hazard = torch.exp(log_probs[:, :-1] - log_tail[:, :-1])  # pmf_k / S(t_{k-1})
+        return {"pmf": pmf, "survival": survival, "hazard": hazard}
 
 
 class DeepHitSingleForward(PMFForward):

@@ -14,7 +14,7 @@ from torch import nn
 
 from captum_surv._compat import is_pycox_proportional_hazards
 from captum_surv.models.base import SurvivalForward, freeze
-from captum_surv.models.cox import CoxCCForward, CoxForward, breslow_jumps
+from captum_surv.models.cox import CoxCCForward, CoxForward, breslow_jumps, finite_baseline
 from captum_surv.models.coxtime import CoxTimeForward, original_times
 from captum_surv.models.deephit import DeepHitForward
 from captum_surv.models.discrete import (
@@ -126,6 +126,13 @@ def _net(model: Any) -> nn.Module:
     net = getattr(model, "net", None)
     if not isinstance(net, nn.Module):
         raise TypeError(f"{type(model).__name__} has no torch network in model.net.")
+    bad = [name for name, p in net.named_parameters() if not torch.isfinite(p).all()]
+    if bad:
+        raise ValueError(
+            f"The {type(model).__name__} network has NaN or inf weights ({', '.join(bad[:3])}"
+            f"{', ...' if len(bad) > 3 else ''}); training diverged. Retrain it, e.g. with a "
+            "lower learning rate or, for Cox models, batches that each contain events."
+        )
     return freeze(net)
 
 
@@ -183,7 +190,7 @@ def _coxtime(model: Any, common: dict[str, Any]) -> SurvivalForward:
         )
     base = model.baseline_hazards_
     scaled = np.asarray(base.index, dtype=np.float64)
-    values = np.asarray(base.to_numpy(), dtype=np.float64)
+    values = finite_baseline(base)
     jumps = values > 0
     orig = original_times(labtrans, scaled)
     return CoxTimeForward(
