@@ -6,6 +6,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 STAMP := $(VENV)/.installed
+PEERS_STAMP := $(VENV)/.peers-installed
 # torch==2.13.0 is pinned in constraints.txt (a CPU wheel on the project's
 # machines); an unpinned torch would pull a multi-GB CUDA build.
 CONSTRAINTS := -c constraints.txt
@@ -21,6 +22,8 @@ help:
 	@echo "make format         ruff format + ruff check --fix"
 	@echo "make bench-forward  benchmark forward/baseline hazards against pycox"
 	@echo "make bench-grid     benchmark all-time-points attributions against Captum"
+	@echo "make bench-quick    captum_surv vs SurvSHAP(t) and SurvLIME, quick (~7 min)"
+	@echo "make bench          the full peer benchmark (1.5-2 h)"
 	@echo "make figures        plots of real models (DeepSurv, CoxTime, DeepHit, multimodal) -> outputs/figures/"
 	@echo "make clean          remove caches and outputs (keeps .venv)"
 
@@ -36,8 +39,9 @@ $(STAMP): pyproject.toml constraints.txt
 demo: $(STAMP)
 	$(PY) scripts/demo.py
 
-# The whole suite: unit tests and every notebook (executed by nbmake).
-test: $(STAMP)
+# The whole suite: unit tests and every notebook (executed by nbmake). The peers are
+# installed too, so that the peer benchmark's tiny-configuration test runs for real.
+test: $(PEERS_STAMP)
 	$(PY) -m pytest -q tests --nbmake notebooks
 
 notebooks: $(STAMP)
@@ -63,7 +67,6 @@ figures: $(STAMP)
 # Benchmarks against SurvSHAP(t) (survshap) and SurvLIME (survlimepy): benchmarks/bench_peers.py.
 # The peers come from benchmarks/requirements-peers.txt; survlimepy without its dependencies
 # (it pins scikit-survival 0.18 / scikit-learn 1.1.2, which do not build).
-PEERS_STAMP := $(VENV)/.peers-installed
 .PHONY: bench-peers bench-quick bench
 
 $(PEERS_STAMP): $(STAMP) benchmarks/requirements-peers.txt
