@@ -125,11 +125,17 @@ class _Accumulator:
         weight: torch.Tensor,
         multiplier: Inputs | None,
     ) -> None:
-        """Add the weighted Jacobians at ``points`` (``[P, *S]``) to rows ``owner`` (``[P]``)."""
+        """Add the weighted Jacobians at ``points`` (``[P, *S]``) to rows ``owner`` (``[P]``).
+
+        ``owner`` is non-decreasing (each instance's points are contiguous); chunks are
+        aligned to whole instances where they fit, so per-instance sums are reshapes.
+        """
         n_points = points[0].shape[0]
-        starts = range(0, n_points, self.batch_size)
+        group = int(torch.unique_consecutive(owner, return_counts=True)[1][0])
+        step = (self.batch_size // group) * group or self.batch_size
+        starts = range(0, n_points, step)
         for start in tqdm(starts, disable=not self.show_progress, desc=self.desc):
-            chunk = slice(start, start + self.batch_size)
+            chunk = slice(start, start + step)
             rows = tuple(z[chunk] for z in points)
             w = weight[chunk]
             if isinstance(self.forward, CoxForward):
@@ -140,7 +146,8 @@ class _Accumulator:
                 factor = w.to(jac.dtype).reshape(-1, *([1] * (jac.dim() - 2)))
                 if multiplier is not None:
                     factor = factor * multiplier[i][chunk]
-                self.totals[i].index_add_(0, owner[chunk], jac * factor.unsqueeze(1))
+                owners, sums = _segment_sum(jac * factor.unsqueeze(1), owner[chunk])
+                self.totals[i].index_add_(0, owners, sums)
 
     def _add_rank_one(
         self,
@@ -169,6 +176,17 @@ class _Accumulator:
                 )
             total = self.totals[i]
             total.index_add_(0, owners, block.reshape(len(segments), *total.shape[1:]))
+
+
+def _segment_sum(values: torch.Tensor, owner: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Sum rows of ``values`` over runs of equal ``owner`` (faster than a scatter on CPU)."""
+    owners, counts = torch.unique_consecutive(owner, return_counts=True)
+    segments = counts.tolist()
+    if len(set(segments)) == 1:
+        sums = values.reshape(len(segments), segments[0], *values.shape[1:]).sum(dim=1)
+    else:
+        sums = torch.stack([part.sum(dim=0) for part in values.split(segments)])
+    return owners, sums
 
 
 def _predict(forward: SurvivalForward, inputs: Inputs, batch_size: int) -> torch.Tensor:
