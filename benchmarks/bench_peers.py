@@ -515,7 +515,7 @@ class CellResult:
     def per_instance_bound(self) -> tuple[float, str]:
         """Per-instance seconds and how they were obtained: measured, or a lower bound."""
         if self.outcome.status == "failed":  # ran, but produced no usable result
-            return self.per_instance_s, "failed"
+            return math.nan, "failed"
         if not math.isnan(self.per_instance_s):
             return self.per_instance_s, "measured"
         if self.outcome.status == "timeout":
@@ -615,8 +615,11 @@ def run_survlime(
                 f"{int(bad.sum())} of {len(bad)} instances"
             )
             outcome.note = "; ".join(t for t in (outcome.note, note) if t)
-            if bad.all():
+            if bad.all() and outcome.status != "oom":
                 outcome.status = "failed"
+            if bad.all():  # no usable timing: the solves failed (e.g. out of memory)
+                outcome.results, outcome.seconds = [], []
+                cell.coefficients = None
     return cell, explainer
 
 
@@ -743,19 +746,19 @@ def _cell_text(cell: CellResult, n_total: int) -> str:
     out = cell.outcome
     if out.status == "skipped":
         return "not run"
-    if out.status == "oom" and out.n_done == 0:
-        return "OOM"
-    if out.status == "error" and out.n_done == 0:
-        return "error"
     per, how = cell.per_instance_bound()
     if how == "failed":
-        return f"NaN result ({_fmt_s(per)}/inst)"
+        return "NaN result"
+    failure = {"oom": "OOM", "error": "error"}.get(out.status)
+    if failure and out.n_done == 0:
+        return failure
     if how == "lower bound":
         return f"> {_fmt_s(per)}/inst (cap)"
     if cell.method.batched and cell.complete and cell.n_requested == n_total:
         return _fmt_s(per * n_total)
     done = cell.n_requested if cell.method.batched else out.n_done
-    return f"~{_fmt_s(per * n_total)} ({done} inst)"
+    text = f"~{_fmt_s(per * n_total)} ({done} inst)"
+    return f"{text}, then {failure}" if failure else text
 
 
 def runtime_frame(cells: list[CellResult], cfg: Config) -> pd.DataFrame:
@@ -1215,7 +1218,7 @@ def write_report(
         f"{cfg.accuracy_instances}), best of up to {cfg.repeats} runs. `~t (k inst)`: time for "
         f"all {cfg.n_instances} instances extrapolated (labelled as such) from k measured "
         "instances; `> t/inst (cap)`: not one instance finished within the cap; `NaN result`: "
-        "the peer ran but returned NaN (its solver failed); `OOM`: out of "
+        "the peer ran but returned NaN for every instance (its solver failed); `OOM`: out of "
         "memory (survshap's exact kernel builds a dense 2^p x 2^p matrix); `not run`: skipped "
         "(see the CSV's note).",
         "",
