@@ -9,6 +9,7 @@ at once, shaped ``[batch, n_times, *input.shape[1:]]``: exactly what looping the
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import inspect
 import random
@@ -551,7 +552,7 @@ class TimeAttribution:
         if isinstance(method, LayerIntegratedGradients):
             return _yield_none(_compat.summed_layer_gradients(method))
         if method.gradient_func is not _compat.captum_default_gradient_func():
-            return _nullcontext()  # a user's gradient function: keep it
+            return contextlib.nullcontext()  # a user's gradient function: keep it
         if isinstance(method, DeepLift):  # its gradient function sees a wrapped forward
             return _yield_none(_swap_attribute(method, "gradient_func", _compat.summed_gradients))
         return _swap_attribute(method, "gradient_func", _StackedGradients(budget))
@@ -890,14 +891,6 @@ class _swap_attribute:  # noqa: N801 - used like contextlib helpers
             setattr(self.obj, self.name, self.old)
         else:
             delattr(self.obj, self.name)
-
-
-class _nullcontext:  # noqa: N801
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, *exc: Any) -> None:
-        return None
 
 
 class _yield_none:  # noqa: N801
