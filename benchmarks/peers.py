@@ -11,7 +11,7 @@ so the timings measure the peer's algorithm, not a slow predictor.
 
 Install the peers with ``make bench-peers`` (``benchmarks/requirements-peers.txt`` plus
 ``survlimepy`` without its dependencies: it pins scikit-survival 0.18 / scikit-learn 1.1.2,
-which do not build on current Python). Traps handled here (DESIGN.md §4):
+which do not build on current Python). Traps handled here:
 
 * survlimepy calls ``np.reshape(..., newshape=...)``, removed in numpy 2.4: its modules get
   a numpy proxy whose ``reshape`` accepts ``newshape``;

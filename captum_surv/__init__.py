@@ -20,6 +20,24 @@ from captum_surv.models import (
 )
 from captum_surv.outputs import OUTPUTS
 
+_LAZY_SUBMODULES = ("plot",)  # imported on first access (matplotlib is slow to import)
+
+
+def __getattr__(name: str) -> object:
+    """Import the submodules in ``_LAZY_SUBMODULES`` on first attribute access."""
+    if name in _LAZY_SUBMODULES:
+        import importlib
+
+        module = importlib.import_module(f"captum_surv.{name}")
+        globals()[name] = module
+        return module
+    raise AttributeError(f"module 'captum_surv' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_LAZY_SUBMODULES])
+
+
 __version__ = "0.1.0"
 
 __all__ = [
@@ -36,4 +54,5 @@ __all__ = [
     "compute_coxtime_baseline_hazards",
     "explain",
     "from_pycox",
+    "plot",
 ]

@@ -24,15 +24,19 @@ from collections.abc import Sequence
 from typing import Any, Literal, overload
 
 import numpy as np
+import pandas as pd
 import torch
 import torch.nn.functional as F
 
+from captum_surv._validation import as_tensors
 from captum_surv.models.base import SurvivalForward
 
 TensorOrTuple = torch.Tensor | tuple[torch.Tensor, ...]
 """A tensor, or a tuple of tensors (one per network input)."""
 
-DataLike = torch.Tensor | np.ndarray | Sequence[torch.Tensor | np.ndarray]
+DataLike = (
+    torch.Tensor | np.ndarray | pd.DataFrame | Sequence[torch.Tensor | np.ndarray | pd.DataFrame]
+)
 
 
 # ---------------------------------------------------------------------- simple references
@@ -505,38 +509,9 @@ def _reflect_index(size: int, radius: int, device: torch.device) -> torch.Tensor
 def _tensors(
     data: Any, name: str, *, floating: bool = False, finite: bool = True
 ) -> tuple[tuple[torch.Tensor, ...], bool]:
-    """Validate a tensor / array or a tuple of them; return the tensors and whether a tuple."""
-    is_tuple = isinstance(data, (tuple, list))
-    items = tuple(data) if is_tuple else (data,)
-    if not items:
-        raise ValueError(f"{name} is an empty tuple; pass a tensor or a tuple of tensors.")
-    tensors = []
-    for i, item in enumerate(items):
-        where = f"{name}[{i}]" if is_tuple else name
-        if isinstance(item, np.ndarray):
-            item = torch.from_numpy(np.array(item, copy=True))
-        if not isinstance(item, torch.Tensor):
-            raise TypeError(
-                f"{where} must be a torch.Tensor or numpy array; got {type(item).__name__} "
-                "(for a DataFrame use torch.as_tensor(df.to_numpy(), dtype=torch.float32))."
-            )
-        if item.dim() == 0:
-            raise ValueError(f"{where} is a scalar; data need a first (row) dimension.")
-        if item.shape[0] == 0:
-            raise ValueError(f"{where} is empty (0 rows); pass at least one row.")
-        if floating and not item.is_floating_point():
-            raise TypeError(f"{where} has dtype {item.dtype}; pass floating data (.float()).")
-        if finite and item.is_floating_point() and not bool(torch.isfinite(item).all()):
-            raise ValueError(f"{where} contains NaN or inf values; impute or drop those rows.")
-        tensors.append(item.detach())
-    rows = tensors[0].shape[0]
-    for i, t in enumerate(tensors):
-        if t.shape[0] != rows:
-            raise ValueError(
-                f"{name}[{i}] has {t.shape[0]} rows but {name}[0] has {rows}; the tensors of "
-                "tuple data must have one row per patient each."
-            )
-    return tuple(tensors), is_tuple
+    """Validate data (tensors, arrays, DataFrames or a tuple); return tensors, is-tuple."""
+    tensors, _, is_tuple = as_tensors(data, name, floating=floating, finite=finite)
+    return tensors, is_tuple
 
 
 def _pack(tensors: list[torch.Tensor], is_tuple: bool) -> TensorOrTuple:

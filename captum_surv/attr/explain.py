@@ -10,6 +10,7 @@ import pandas as pd
 import torch
 from captum.attr import Attribution, DeepLiftShap, GradientShap
 
+from captum_surv._validation import as_tensor, as_tensors
 from captum_surv.attr.methods import METHODS, as_tuple, gradient_attributions
 from captum_surv.explanation import SurvExplanation
 from captum_surv.models.base import SurvivalForward
@@ -19,23 +20,19 @@ _DISTRIBUTION_BASELINES = (GradientShap, DeepLiftShap)
 
 def _to_tensors(inputs: Any) -> tuple[tuple[torch.Tensor, ...], list[list[str] | None], bool]:
     """Convert tensors, arrays or DataFrames (or a tuple of them) to tensors + names."""
-    is_tuple = isinstance(inputs, (tuple, list))
-    tensors, names = [], []
-    for i, x in enumerate(as_tuple(inputs)):
-        if isinstance(x, pd.DataFrame):
-            names.append([str(c) for c in x.columns])
-            x = torch.as_tensor(x.to_numpy(dtype=np.float32, copy=True))
-        else:
-            names.append(None)
-            if isinstance(x, np.ndarray):
-                x = torch.as_tensor(np.array(x, copy=True))
-        if not isinstance(x, torch.Tensor):
-            raise TypeError(
-                f"Input {i} is a {type(x).__name__}; pass a torch tensor, numpy array or "
-                "pandas DataFrame (or a tuple of them for multi-input models)."
-            )
-        tensors.append(x.detach())
-    return tuple(tensors), names, is_tuple
+    return as_tensors(inputs, "inputs", finite=False)
+
+
+def _frames_to_tensors(baselines: Any) -> Any:
+    """Baselines given as DataFrames (alone or in a tuple) as tensors, dtype kept."""
+    if isinstance(baselines, pd.DataFrame):
+        return as_tensor(baselines, "baselines")[0]
+    if isinstance(baselines, (tuple, list)) and any(isinstance(b, pd.DataFrame) for b in baselines):
+        return type(baselines)(
+            as_tensor(b, f"baselines[{i}]")[0] if isinstance(b, pd.DataFrame) else b
+            for i, b in enumerate(baselines)
+        )
+    return baselines
 
 
 def _feature_names(given: Any, from_frames: list[list[str] | None], is_tuple: bool) -> Any:
@@ -65,8 +62,8 @@ def explain(
     Args:
         forward: A :class:`~captum_surv.SurvivalForward` (from :func:`~captum_surv.from_pycox`).
         inputs: The instances to explain: a tensor ``[B, *S]``, numpy array or DataFrame
-            (feature names are taken from its columns), or a tuple of them for
-            multi-input models.
+            (feature names are taken from its columns; its dtype is kept, so float64
+            columns are explained in float64), or a tuple of them for multi-input models.
         method: One of the paper's gradient methods — ``"grad"`` (Grad(t)), ``"smoothgrad"``
             (SG(t)), ``"gxi"`` (GxI(t)), ``"intgrad"`` (IntGrad(t), default) or
             ``"gradshap"`` (GradSHAP(t)) — or any Captum attribution class (e.g.
@@ -128,6 +125,7 @@ def explain(
             "first: forward = captum_surv.from_pycox(model)."
         )
     tensors, frame_names, is_tuple = _to_tensors(inputs)
+    baselines = _frames_to_tensors(baselines)
     checked = forward._check_inputs(tensors)
     names = _feature_names(feature_names, frame_names, is_tuple)
 

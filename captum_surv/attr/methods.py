@@ -1,8 +1,8 @@
 """The gradient methods of Langbein et al. over the whole time grid, and ``explain()``.
 
 All five methods are weighted sums of the Jacobian ``J(z) = d Out(t|z) / d z`` at sample
-points ``z`` (see ``DESIGN.md`` §3 and the paper "Gradient-based Explanations for Deep
-Learning Survival Models", Langbein, Koenen and Wright, 2025):
+points ``z`` (see the paper "Gradient-based Explanations for Deep Learning Survival
+Models", Langbein, Koenen and Wright, 2025):
 
 * ``"grad"`` — Grad(t) = J(x), signed.
 * ``"gxi"`` — GxI(t) = x * J(x).

@@ -11,6 +11,7 @@ import torch
 from torch import nn
 
 from captum_surv import time_grid
+from captum_surv._validation import as_tensor, check_finite, check_rows
 from captum_surv.outputs import EVENT_SPECIFIC_OUTPUTS, check_output
 
 
@@ -23,20 +24,55 @@ def freeze(net: nn.Module) -> nn.Module:
     return frozen
 
 
+class _FunctionalNet:
+    """Runs one network module with its parameters and buffers in another dtype/device.
+
+    The *same* module objects are called (through :func:`torch.func.functional_call`), so
+    forward hooks and Captum's layer and module hooks registered on the network's layers
+    fire whatever the inputs' dtype. No copy of the network is made: a copy would not carry
+    hooks registered later, and a copy made while hooks are registered would keep them.
+    """
+
+    def __init__(self, net: nn.Module, state: dict[str, torch.Tensor]) -> None:
+        self.net = net
+        self.state = state
+
+    def __call__(self, *inputs: torch.Tensor) -> torch.Tensor:
+        return torch.func.functional_call(self.net, self.state, inputs, strict=False)
+
+
 class _NetVariants:
-    """Copies of one frozen network in other dtypes/devices, shared by derived forwards."""
+    """Converted parameters of one frozen network per dtype/device, shared by derived forwards.
+
+    Floating parameters and buffers are converted once (detached, not requiring grad) and
+    cached; the cache is rebuilt if a parameter or buffer was replaced or changed in place.
+    """
 
     def __init__(self) -> None:
-        self._cache: dict[tuple[torch.dtype, torch.device], nn.Module] = {}
+        self._cache: dict[tuple[torch.dtype, torch.device], tuple[tuple, dict]] = {}
 
-    def get(self, net: nn.Module, dtype: torch.dtype, device: torch.device) -> nn.Module:
-        param = next(iter(net.parameters()), None)
-        if param is None or (param.dtype == dtype and param.device == device):
+    def get(
+        self, net: nn.Module, dtype: torch.dtype, device: torch.device
+    ) -> nn.Module | _FunctionalNet:
+        named = {**dict(net.named_parameters()), **dict(net.named_buffers())}
+        floating = [t for t in named.values() if t.is_floating_point()]
+        if all(t.dtype == dtype and t.device == device for t in floating) and all(
+            t.device == device for t in named.values()
+        ):
             return net
+        stamp = tuple((name, id(t), t._version) for name, t in named.items())
         key = (dtype, device)
-        if key not in self._cache:
-            self._cache[key] = freeze(net).to(device=device, dtype=dtype)
-        return self._cache[key]
+        cached = self._cache.get(key)
+        if cached is None or cached[0] != stamp:
+            state = {
+                name: t.detach().to(device=device, dtype=dtype)
+                if t.is_floating_point()
+                else t.detach().to(device=device)
+                for name, t in named.items()
+            }
+            cached = (stamp, state)
+            self._cache[key] = cached
+        return _FunctionalNet(net, cached[1])
 
 
 class SurvivalForward(nn.Module):
@@ -51,8 +87,11 @@ class SurvivalForward(nn.Module):
     with :func:`~captum_surv.from_pycox`). Layer attribution methods must therefore use layers
     of :attr:`net`, e.g. ``LayerIntegratedGradients(fwd, fwd.net.net[0])``.
 
-    Float32 and float64 inputs are supported; float64 inputs run through a float64 copy of the
-    network, so finite differences and quadrature can be checked at high precision.
+    Float32 and float64 inputs are supported. Inputs of another floating dtype than the
+    network's run the same network modules with converted copies of its parameters (via
+    :func:`torch.func.functional_call`), so hooks registered on :attr:`net`'s layers (DeepLift,
+    GuidedBackprop, layer methods) fire in both dtypes, and finite differences and
+    quadrature can be checked in float64 on a float32 model.
 
     Do not instantiate this class directly: use :func:`~captum_surv.from_pycox`.
 
@@ -107,8 +146,9 @@ class SurvivalForward(nn.Module):
             )
         self.interpolation = interpolation
         self.clamp = bool(clamp)
+        key = self._time_key()
         grid = time_grid.resolve_times(
-            times, self._native_times, self._upper_time, self.clamp, self.model_name
+            times, self._native_times, self._upper_time, self.clamp, self.model_name, key=key
         )
         self._lookup = time_grid.lookup(grid, self._native_times, interpolation)
         self.register_buffer("times", torch.as_tensor(grid, dtype=torch.float64))
@@ -117,6 +157,10 @@ class SurvivalForward(nn.Module):
     # ----------------------------------------------------------------- family hooks
     def _setup(self) -> None:
         """Precompute grid-dependent buffers (override in families)."""
+
+    def _time_key(self) -> time_grid.TimeKey | None:
+        """How the model compares times (override where the network sees rounded times)."""
+        return None
 
     def _compute(self, net: nn.Module, inputs: tuple[torch.Tensor, ...]) -> torch.Tensor:
         raise NotImplementedError
@@ -152,8 +196,12 @@ class SurvivalForward(nn.Module):
         net, checked = self._prepare(inputs)
         return self._compute(net, checked)
 
-    def _prepare(self, inputs: tuple[Any, ...]) -> tuple[nn.Module, tuple[torch.Tensor, ...]]:
-        """Validate inputs; pick the network copy for their dtype; move them to its device."""
+    def _prepare(self, inputs: tuple[Any, ...]) -> tuple[Any, tuple[torch.Tensor, ...]]:
+        """Validate inputs; pick the network (callable) for their dtype; move them to its device.
+
+        The returned network is :attr:`net` itself, or a callable running :attr:`net`'s modules
+        with parameters converted to the inputs' dtype; pass it to :meth:`_run_net`.
+        """
         checked = self._check_inputs(inputs)
         dtype = _float_dtype(checked)
         device = self.times.device
@@ -179,7 +227,7 @@ class SurvivalForward(nn.Module):
             >>> k = fwd.time_index(365.0)
             >>> IntegratedGradients(fwd).attribute(x, target=k)  # doctest: +SKIP
         """
-        return time_grid.time_index(self.times.cpu().numpy(), t, nearest)
+        return time_grid.time_index(self.times.cpu().numpy(), t, nearest, key=self._time_key())
 
     def with_output(self, output: str, event: int | None = None) -> SurvivalForward:
         """A forward for another output on the same time grid, sharing :attr:`net`.
@@ -196,7 +244,8 @@ class SurvivalForward(nn.Module):
         """A forward on another time grid, sharing :attr:`net`.
 
         Args:
-            times: ``None``, an ``int`` or an array, as in :func:`~captum_surv.from_pycox`.
+            times: ``None``, an integer count or time values, as in
+                :func:`~captum_surv.from_pycox`.
             interpolation: Interpolation scheme (default: keep the current one).
             clamp: Use the last defined value for times past the model's range.
         """
@@ -247,19 +296,10 @@ class SurvivalForward(nn.Module):
             )
         tensors = []
         for i, x in enumerate(inputs):
-            if isinstance(x, np.ndarray):
-                x = torch.from_numpy(np.array(x, copy=True))
-            if not isinstance(x, torch.Tensor):
-                raise TypeError(
-                    f"Input {i} is a {type(x).__name__}; pass torch tensors "
-                    "(e.g. torch.as_tensor(df.to_numpy(), dtype=torch.float32))."
-                )
-            if x.dim() == 0:
-                raise ValueError(f"Input {i} is a scalar; inputs need a batch dimension first.")
+            x, _ = as_tensor(x, f"Input {i}")
+            check_rows(x, f"Input {i}")
             tensors.append(x)
         batch = tensors[0].shape[0]
-        if batch == 0:
-            raise ValueError("Empty batch: the inputs have 0 rows; pass at least one instance.")
         for i, x in enumerate(tensors):
             if x.shape[0] != batch:
                 raise ValueError(
@@ -277,15 +317,11 @@ class SurvivalForward(nn.Module):
                     raise TypeError(
                         f"Input {i} has dtype {x.dtype}; use float32 or float64 inputs."
                     )
-                if not torch.isfinite(x).all():
-                    raise ValueError(
-                        f"Input {i} contains NaN or inf values; impute or drop them before "
-                        "explaining the model."
-                    )
+                check_finite(x, f"Input {i}")
         return tuple(tensors)
 
     # ----------------------------------------------------------------- helpers
-    def _run_net(self, net: nn.Module, *inputs: torch.Tensor) -> torch.Tensor:
+    def _run_net(self, net: Any, *inputs: torch.Tensor) -> torch.Tensor:
         try:
             return net(*inputs)
         except RuntimeError as err:

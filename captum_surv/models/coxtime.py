@@ -15,34 +15,71 @@ from captum_surv.models.base import SurvivalForward, freeze
 
 
 def scale_times(labtrans: Any, times: np.ndarray) -> np.ndarray:
-    """Map original times to the network's scaled time input (pycox's ``LabTransCoxTime``)."""
-    scaled, _ = labtrans.transform(np.asarray(times, dtype=np.float64), np.zeros(len(times)))
+    """Map original times to the network's scaled time input (pycox's ``LabTransCoxTime``).
+
+    The result holds float32 values (as float64), exactly what pycox feeds the network.
+    """
+    times = np.asarray(times, dtype=np.float64).ravel()
+    if times.size == 0:
+        return np.zeros(0)
+    scaled, _ = labtrans.transform(times, np.zeros(len(times)))
     return np.asarray(scaled, dtype=np.float64)
 
 
 def original_times(labtrans: Any, scaled: np.ndarray) -> np.ndarray:
     """Map the scaled durations of a CoxTime baseline back to original time units.
 
-    Uses the label transform's exact inverse map for training durations, and the inverse of
-    the scaling (and of ``log1p``) for any other value.
+    Training durations come from the label transform's exact inverse map. Other durations
+    (a baseline computed on validation data, say) cannot be recovered exactly: the scaling
+    rounds to float32. For them the result is the smallest time with the given scaled
+    value, so that the true event time lies at or after it (within float32 rounding), and
+    :meth:`CoxTimeForward.time_index` matches any time with that scaled value.
     """
-    mapped = labtrans.map_scaled_to_orig(scaled)
-    mapped = np.asarray(mapped, dtype=object)
-    missing = np.array([m is None for m in mapped])
+    scaled = np.asarray(scaled, dtype=np.float64)
+    mapped = np.asarray(labtrans.map_scaled_to_orig(scaled), dtype=object)
+    missing = np.array([m is None for m in mapped], dtype=bool)
     out = np.empty(len(scaled), dtype=np.float64)
     out[~missing] = mapped[~missing].astype(np.float64)
     if missing.any():
-        unscaled = labtrans.duration_scaler.inverse_transform(
-            np.asarray(scaled, dtype=np.float64)[missing].reshape(-1, 1)
-        ).ravel()
-        out[missing] = np.expm1(unscaled) if labtrans.log_duration else unscaled
+        out[missing] = _invert_scaling(labtrans, scaled[missing])
     return out
+
+
+def _invert_scaling(labtrans: Any, scaled: np.ndarray) -> np.ndarray:
+    """The smallest time whose scaled value is ``scaled`` (float64 inverse where none is).
+
+    pycox casts durations to float32 before scaling, so the times with one scaled value form
+    an interval; taking its lower end puts every such time (the true event time included)
+    at or after the jump. Found by bisection, the scaling being non-decreasing.
+    """
+    unscaled = labtrans.duration_scaler.inverse_transform(scaled.reshape(-1, 1)).ravel()
+    guess = np.expm1(unscaled) if labtrans.log_duration else unscaled
+    width = 1e-5 * np.maximum(np.abs(guess), 1.0)
+    lo, hi = guess - width, guess + width
+    for _ in range(40):  # widen until scale(lo) < scaled <= scale(hi)
+        low_bad = scale_times(labtrans, lo) >= scaled
+        high_bad = scale_times(labtrans, hi) < scaled
+        if not (low_bad.any() or high_bad.any()):
+            break
+        width = np.where(low_bad | high_bad, 2 * width, width)
+        lo = np.where(low_bad, guess - width, lo)
+        hi = np.where(high_bad, guess + width, hi)
+    for _ in range(80):  # keep scale(lo) < scaled <= scale(hi)
+        mid = lo + (hi - lo) / 2
+        above = scale_times(labtrans, mid) >= scaled
+        lo, hi = np.where(above, lo, mid), np.where(above, mid, hi)
+    ok = scale_times(labtrans, hi) == scaled
+    return np.where(ok, hi, guess)
 
 
 class CoxTimeForward(SurvivalForward):
     """CoxTime: ``dH(t_j|x) = h0(t_j) exp(g(x, t_j))`` at the baseline's jump times ``t_j``.
 
     ``H(t|x)`` sums the increments over jump times ``<= t`` (step lookup), ``S = exp(-H)``.
+    A baseline computed on other data than the training set has jump times that the label
+    transform cannot map back exactly (its scaling rounds to float32); each is placed at the
+    smallest time with its scaled value, and :meth:`time_index` accepts any time with the
+    same scaled value as a jump time.
     Each jump time needs one network evaluation per instance; instances x jump times are
     stacked as rows of one batch. ``log_risk`` is ``g(x, t_k)`` at the grid's own times.
     """
@@ -65,14 +102,12 @@ class CoxTimeForward(SurvivalForward):
             torch.as_tensor(np.asarray(self._family["native_hazard"])[:n_used]),
             persistent=False,
         )
-        grid = self._lookup.times
-        pos = np.searchsorted(self._native_times, grid)
-        pos = np.clip(pos, 0, len(self._native_times) - 1)
-        on_native = self._native_times[pos] == grid
-        scaled_grid = np.where(
-            on_native, scaled_native[pos], scale_times(self._family["labtrans"], grid)
-        )
+        scaled_grid = scale_times(self._family["labtrans"], self._lookup.times)
         self.register_buffer("scaled_grid", torch.as_tensor(scaled_grid), persistent=False)
+
+    def _time_key(self) -> Any:
+        labtrans = self._family["labtrans"]
+        return lambda t: scale_times(labtrans, t)
 
     def log_risk_at(
         self, net: nn.Module, inputs: tuple[torch.Tensor, ...], scaled_times: torch.Tensor

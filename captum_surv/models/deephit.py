@@ -11,7 +11,6 @@ from captum_surv.models.base import (
     needs_event,
     shift_prev,
 )
-from captum_surv.models.discrete import pmf_from_logits
 
 
 class DeepHitForward(SurvivalForward):
@@ -22,7 +21,9 @@ class DeepHitForward(SurvivalForward):
     survival is ``S = 1 - sum_r CIF_r``. ``event=r`` (0-based, as the first axis of pycox's
     ``predict_cif``) selects the cause for ``"cif"``, ``"pmf"`` and ``"hazard"`` (the
     cause-specific discrete hazard ``pmf_r(t_k) / S(t_{k-1})``). ``"survival"`` and
-    ``"cumhazard"`` (``-log S``) are all-cause.
+    ``"cumhazard"`` (``-log S``) are all-cause; they are computed in log space from the
+    softmax (the mass after ``t_k``), so they stay accurate in float32 when survival is
+    tiny.
     """
 
     model_name = "DeepHit"
@@ -50,26 +51,70 @@ class DeepHitForward(SurvivalForward):
         return self.output_from_raw(self._run_net(net, *inputs))
 
     def output_from_raw(self, phi: torch.Tensor) -> torch.Tensor:
-        """Map raw network outputs ``[batch, n_risks, n_cuts]`` to the selected output."""
-        batch = phi.shape[0]
-        pmf = pmf_from_logits(phi.reshape(batch, -1)).reshape(phi.shape)
-        cif = torch.cumsum(pmf, dim=2)
-        survival = 1 - cif.sum(dim=1)
+        """Map raw network outputs ``[batch, n_risks, n_cuts]`` to the selected output.
+
+        All-cause survival ``S(t_k)`` is the probability mass after ``t_k`` (later cuts of
+        every cause plus the "survive" logit), summed in log space: computing it as
+        ``1 - sum_r CIF_r`` would cancel digits when survival is small (in float32 the
+        cumulative hazard would be inf below about 1e-7).
+        """
+        batch, n_risks, n_cuts = phi.shape
+        if n_cuts != len(self._native_times):
+            raise ValueError(
+                f"DeepHit's network returns {n_cuts} time columns, but the model's "
+                f"duration_index has {len(self._native_times)} cuts; set model.duration_index "
+                "to the cuts of the label transform the network was trained with."
+            )
+        padded = torch.cat([phi.reshape(batch, -1), phi.new_zeros((batch, 1))], dim=1)
+        log_probs = torch.log_softmax(padded, dim=1)
+        log_pmf = log_probs[:, :-1].reshape(phi.shape)  # [batch, n_risks, n_cuts]
+        # log P(event of any cause at t_j), then the "survive" mass as a last column
+        log_mass = torch.cat([torch.logsumexp(log_pmf, dim=1), log_probs[:, -1:]], dim=1)
+        log_tail = torch.logcumsumexp(log_mass.flip(1), dim=1).flip(1)  # log P(T >= t_j)
+        log_survival = log_tail[:, 1:]  # log S(t_k) = log P(T > t_k)
         lookup = self._lookup
-        ones = survival.new_ones((batch, 1))
+        zeros = log_survival.new_zeros((batch, 1))
         if self.output in ("survival", "cumhazard"):
-            if not lookup.is_native:
-                survival = lookup.interpolate(torch.cat([ones, survival], dim=1))
-            return survival if self.output == "survival" else -torch.log(survival)
+            log_s = self._log_survival_on_grid(torch.cat([zeros, log_survival], dim=1))
+            return torch.exp(log_s) if self.output == "survival" else -log_s
         r = self.event
-        if lookup.is_native:
-            cif_r, all_survival = cif[:, r], survival
-        else:
-            cif_r = lookup.interpolate(torch.cat([ones * 0, cif[:, r]], dim=1))
-            all_survival = lookup.interpolate(torch.cat([ones, survival], dim=1))
+        pmf_r = torch.exp(log_pmf[:, r])
+        cif_r = torch.cumsum(pmf_r, dim=1)
+        if not lookup.is_native:
+            cif_r = lookup.interpolate(torch.cat([zeros, cif_r], dim=1))
         if self.output == "cif":
             return cif_r
-        pmf_r = pmf[:, r] if lookup.is_native else cif_r - shift_prev(cif_r, 0.0)
+        if lookup.is_native:
+            if self.output == "pmf":
+                return pmf_r
+            # pmf_r(t_k) / S(t_{k-1}), with S(t_{k-1}) = P(T >= t_k) = exp(log_tail[k])
+            return torch.exp(log_pmf[:, r] - log_tail[:, :-1])
+        pmf_r = cif_r - shift_prev(cif_r, 0.0)
         if self.output == "pmf":
             return pmf_r
+        all_survival = torch.exp(
+            self._log_survival_on_grid(torch.cat([zeros, log_survival], dim=1))
+        )
         return conditional_ratio(pmf_r, shift_prev(all_survival, 1.0))
+
+    def _log_survival_on_grid(self, extended_log: torch.Tensor) -> torch.Tensor:
+        """log S on the requested grid from ``[log S(0) = 0, log S(t_1), ...]``.
+
+        ``"step"`` reads values off; ``"const_pdf"`` interpolates S linearly, done in log
+        space as ``log((1 - f) S_left + f S_right)`` so that tiny survival keeps its digits.
+        """
+        lookup = self._lookup
+        if lookup.is_native:
+            return extended_log[:, 1:]
+        n_native = extended_log.shape[-1] - 1
+        device = extended_log.device
+        left = extended_log.index_select(1, torch.as_tensor(lookup.left, device=device))
+        if not (lookup.frac > 0).any():
+            return left
+        right_index = torch.as_tensor(lookup.right(n_native), device=device)
+        right = extended_log.index_select(1, right_index)
+        frac = torch.as_tensor(lookup.frac, dtype=extended_log.dtype, device=device)
+        inside = frac > 0
+        safe_frac = torch.where(inside, frac, torch.full_like(frac, 0.5))
+        mixed = torch.logaddexp(torch.log1p(-safe_frac) + left, torch.log(safe_frac) + right)
+        return torch.where(inside, mixed, left)

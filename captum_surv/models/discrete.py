@@ -41,8 +41,27 @@ class DiscreteForward(SurvivalForward):
     def _compute(self, net: nn.Module, inputs: tuple[torch.Tensor, ...]) -> torch.Tensor:
         return self.output_from_raw(self._run_net(net, *inputs))
 
+    def n_network_outputs(self) -> int:
+        """Number of network output columns the model's cuts call for."""
+        return len(self._native_times)
+
+    def check_network_width(self, width: int) -> None:
+        """Raise if the network's output width does not fit the model's cuts."""
+        expected = self.n_network_outputs()
+        if width != expected:
+            raise ValueError(
+                f"The {self.model_name} network returns {width} output columns, but the "
+                f"model's duration_index (cuts) asks for {expected} "
+                f"({self._cuts_description()}). Set model.duration_index to the cuts of the "
+                "label transform the network was trained with (labtrans.cuts)."
+            )
+
+    def _cuts_description(self) -> str:
+        return f"{len(self._native_times)} cuts, one output per cut"
+
     def output_from_raw(self, phi: torch.Tensor) -> torch.Tensor:
         """Map raw network outputs to the selected output on the time grid."""
+        self.check_network_width(int(phi.shape[1]))
         native = self.native_quantities(phi)
         if self._lookup.is_native and self.output in native:
             return native[self.output]
@@ -151,6 +170,13 @@ class PCHazardForward(DiscreteForward):
     interpolations = ("const_hazard", "const_pdf", "step")
     default_interpolation = "const_hazard"
     continuous_hazard = True
+
+    def n_network_outputs(self) -> int:
+        return (len(self._native_times) - 1) // int(self._family["sub"])
+
+    def _cuts_description(self) -> str:
+        n_cuts = self.n_network_outputs() + 1
+        return f"{n_cuts} cuts, one output per interval between cuts"
 
     def native_quantities(self, phi: torch.Tensor) -> dict[str, torch.Tensor]:
         sub = int(self._family["sub"])

@@ -63,7 +63,8 @@ def from_pycox(
 
     The result is a ``torch.nn.Module`` usable as the forward function of any Captum
     algorithm, with ``target=k`` meaning time point ``times[k]``. Its network is a frozen,
-    eval-mode copy of ``model.net``: the model itself is never modified.
+    eval-mode copy of ``model.net``: the model itself is never modified. Inputs may be
+    tensors, numpy arrays or pandas DataFrames, float32 or float64.
 
     Args:
         model: A trained pycox model: ``CoxPH``, ``CoxCC``, ``CoxTime``, ``LogisticHazard``,
@@ -73,9 +74,12 @@ def from_pycox(
             ``"survival"`` (default), ``"cumhazard"``, ``"hazard"``, ``"pmf"``, ``"cif"``,
             ``"log_risk"``.
         times: ``None`` (default) for the model's native grid (Cox models: the times where
-            the baseline hazard jumps; discrete models: their cuts; PCHazard: its sub-grid),
-            an ``int`` n for n native times at evenly spaced positions, or an increasing
-            array of times in original units.
+            the baseline hazard jumps; discrete models: their cuts; PCHazard: its sub-grid).
+            An *integer scalar* ``n`` (``int``, numpy integer, or 0-d integer array or
+            tensor) asks for n native times at evenly spaced positions. Anything else
+            lists time values in original units: a ``float`` (``5.0`` is the time 5, while
+            ``5`` is five grid points) or an increasing 1-D list, array or tensor (of
+            floats or integers). Booleans are rejected.
         event: DeepHit with competing risks only: the cause index ``r`` (0-based, as in
             pycox's ``predict_cif(x)[r]``) for ``"cif"``, ``"pmf"`` and ``"hazard"``.
         interpolation: How times between native grid points are read: ``"step"`` (Cox
@@ -83,15 +87,17 @@ def from_pycox(
             pycox's ``interpolate``), ``"const_hazard"`` (LogisticHazard, and the default for
             PCHazard). Before the first native time survival is 1.
         clamp: If False (default), times past the model's last time raise an error; if True
-            they get the value at the last time.
+            they get the value at the last time (a ``UserWarning`` says so when this makes
+            several grid times equal).
 
     Returns:
         A :class:`~captum_surv.SurvivalForward`.
 
     Raises:
         TypeError: If ``model`` is not a supported pycox model.
-        ValueError: For missing baseline hazards or label transforms, unknown or
-            unsupported outputs, bad ``event`` or times outside the model's range.
+        ValueError: For missing baseline hazards or label transforms, a ``duration_index``
+            (cuts) that does not fit the network's output width, unknown or unsupported
+            outputs, bad ``event`` or times outside the model's range.
 
     Example:
         >>> from captum.attr import IntegratedGradients
@@ -223,14 +229,41 @@ def _discrete(model: Any, cls: type[SurvivalForward], common: dict[str, Any]) ->
     if cls is PCHazardForward:
         family["sub"] = int(model.sub)
         native = np.asarray(make_subgrid(cuts, model.sub), dtype=np.float64)
-    return cls(
-        _net(model),
+    spec = _input_spec(model)
+    net = _net(model)
+    width = _probe_width(net, spec)
+    forward = cls(
+        net,
         native_times=native,
         upper_time=float(native[-1]),
         **family,
-        **_input_spec(model),
+        **spec,
         **common,
     )
+    if width is not None:
+        forward.check_network_width(width)
+    return forward
+
+
+def _probe_width(net: nn.Module, spec: dict[str, Any]) -> int | None:
+    """The network's output width on a zero input of the training shapes (None if unknown).
+
+    Networks that do not take floating zeros (e.g. embeddings) are checked at the first
+    forward call instead.
+    """
+    shapes = spec["input_shapes"]
+    param = next(iter(net.parameters()), None)
+    if shapes is None or param is None:
+        return None
+    probe = tuple(torch.zeros((2, *s), dtype=param.dtype, device=param.device) for s in shapes)
+    try:
+        with torch.no_grad():
+            out = net(*probe)
+    except Exception:  # noqa: BLE001 - any failure: leave the check to the first call
+        return None
+    if not isinstance(out, torch.Tensor) or out.dim() != 2:
+        return None
+    return int(out.shape[1])
 
 
 def _deephit(model: Any, common: dict[str, Any]) -> SurvivalForward:
@@ -262,7 +295,9 @@ def _deephit_risks(net: nn.Module, spec: dict[str, Any], n_cuts: int) -> int:
         out = net(*probe)
     if out.dim() != 3 or out.shape[2] != n_cuts:
         raise ValueError(
-            f"DeepHit's network should return [batch, n_risks, {n_cuts}] (one column per cut), "
-            f"got shape {tuple(out.shape)}."
+            f"DeepHit's network returns shape {tuple(out.shape)}, but the model's "
+            f"duration_index has {n_cuts} cuts: the network should return "
+            f"[batch, n_risks, {n_cuts}]. Set model.duration_index to the cuts of the label "
+            "transform the network was trained with (labtrans.cuts)."
         )
     return int(out.shape[1])

@@ -1,0 +1,144 @@
+"""Input conversion and checks shared by every public entry point.
+
+Forwards, :func:`~captum_surv.explain` and :mod:`captum_surv.baselines` accept the same
+data types: torch tensors, numpy arrays and pandas DataFrames, or a tuple of them for
+networks with several inputs. They are converted here, in one place, so that each kind
+of bad input gets one error message wherever it is passed.
+
+DataFrames keep their dtype: float64 columns give a float64 tensor, float32 columns a
+float32 tensor, integer columns an int64 tensor (e.g. category codes for an embedding);
+mixed numeric columns follow numpy's promotion (float32 with int64 gives float64). Their
+column names become feature names.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+
+ACCEPTED = "a torch.Tensor, numpy array or pandas DataFrame"
+
+
+def as_tensor(value: Any, where: str) -> tuple[torch.Tensor, list[str] | None]:
+    """Convert one tensor, array or DataFrame to a tensor (never sharing numpy's memory).
+
+    Args:
+        value: The data.
+        where: How to name it in errors, e.g. ``"Input 0"`` or ``"reference"``.
+
+    Returns:
+        ``(tensor, column_names)``; ``column_names`` is None unless ``value`` is a DataFrame.
+
+    Raises:
+        TypeError: For other types, non-numeric DataFrame columns or numpy object arrays.
+    """
+    names = None
+    if isinstance(value, pd.DataFrame):
+        names = [str(c) for c in value.columns]
+        value = _frame_to_numpy(value, where)
+    elif isinstance(value, pd.Series):
+        raise TypeError(
+            f"{where} is a pandas Series; pass {ACCEPTED}: a DataFrame with one column per "
+            "feature (a single row: series.to_frame().T)."
+        )
+    if isinstance(value, np.ndarray):
+        if value.dtype.kind not in "fiub":
+            raise TypeError(
+                f"{where} is a numpy array of dtype {value.dtype}; pass numeric data "
+                "(float features, or integer codes for embedding layers)."
+            )
+        value = torch.from_numpy(np.array(value, copy=True))
+    if not isinstance(value, torch.Tensor):
+        raise TypeError(
+            f"{where} is a {type(value).__name__}; pass {ACCEPTED} (or a tuple of them for "
+            "multi-input models)."
+        )
+    return value, names
+
+
+def _frame_to_numpy(frame: pd.DataFrame, where: str) -> np.ndarray:
+    bad = [
+        str(c)
+        for c, dtype in frame.dtypes.items()
+        if not pd.api.types.is_numeric_dtype(dtype) or pd.api.types.is_bool_dtype(dtype)
+    ]
+    if bad:
+        raise TypeError(
+            f"{where} is a DataFrame with non-numeric columns {bad[:5]}; encode them as "
+            "numbers first (e.g. one-hot columns, or integer codes for an embedding layer)."
+        )
+    dtypes = [np.dtype(getattr(d, "numpy_dtype", d)) for d in frame.dtypes]
+    target = np.result_type(*dtypes) if dtypes else np.dtype(np.float32)
+    if frame.isna().to_numpy().any() and target.kind in "iu":
+        target = np.dtype(np.float64)  # nullable integer columns with missing values
+    return frame.to_numpy(dtype=target, na_value=np.nan, copy=True)
+
+
+def as_tensors(
+    data: Any,
+    name: str,
+    *,
+    floating: bool = False,
+    finite: bool = True,
+) -> tuple[tuple[torch.Tensor, ...], list[list[str] | None], bool]:
+    """Convert data, or a tuple/list of data (one per network input), to tensors.
+
+    Args:
+        data: A tensor, array or DataFrame, or a tuple/list of them.
+        name: How to name the data in errors (``"inputs"``, ``"reference"``, ...).
+        floating: Require floating dtypes. Default False.
+        finite: Reject NaN and inf in floating data. Default True.
+
+    Returns:
+        ``(tensors, column_names, is_tuple)``: detached tensors, the DataFrame column names
+        (None for other data) per tensor, and whether ``data`` was a tuple or list.
+
+    Raises:
+        TypeError: For unsupported types or, with ``floating``, integer data.
+        ValueError: For scalars, empty data, NaN/inf, or tensors with different row counts.
+    """
+    is_tuple = isinstance(data, (tuple, list))
+    items = tuple(data) if is_tuple else (data,)
+    if not items:
+        raise ValueError(f"{name} is an empty tuple; pass {ACCEPTED}, or a tuple of them.")
+    tensors, names = [], []
+    for i, item in enumerate(items):
+        where = f"{name}[{i}]" if is_tuple else name
+        tensor, columns = as_tensor(item, where)
+        check_rows(tensor, where)
+        if floating and not tensor.is_floating_point():
+            raise TypeError(f"{where} has dtype {tensor.dtype}; pass floating data (.float()).")
+        if finite:
+            check_finite(tensor, where)
+        tensors.append(tensor.detach())
+        names.append(columns)
+    check_same_rows(tensors, name)
+    return tuple(tensors), names, is_tuple
+
+
+def check_rows(tensor: torch.Tensor, where: str) -> None:
+    """Reject scalars and empty data (0 rows)."""
+    if tensor.dim() == 0:
+        raise ValueError(f"{where} is a scalar; data need a first (row) dimension.")
+    if tensor.shape[0] == 0:
+        raise ValueError(f"{where} is empty (0 rows); pass at least one row.")
+
+
+def check_finite(tensor: torch.Tensor, where: str) -> None:
+    """Reject NaN and inf in floating data."""
+    if tensor.is_floating_point() and not bool(torch.isfinite(tensor).all()):
+        raise ValueError(f"{where} contains NaN or inf values; impute or drop those rows.")
+
+
+def check_same_rows(tensors: Any, name: str) -> None:
+    """All tensors of tuple data need the same number of rows."""
+    rows = tensors[0].shape[0]
+    for i, t in enumerate(tensors):
+        if t.shape[0] != rows:
+            raise ValueError(
+                f"{name}[{i}] has {t.shape[0]} rows but {name}[0] has {rows}; the tensors of "
+                "tuple data need one row per instance each."
+            )
