@@ -348,6 +348,10 @@ def test_dataframe_with_text_columns_is_rejected_clearly():
     for call in (lambda: fwd(frame), lambda: baselines.feature_mean(frame)):
         with pytest.raises(TypeError, match=r"non-numeric columns \['sex'\]"):
             call()
+    with pytest.raises(TypeError, match=r"Input 0 is a pandas Series.*to_frame\(\)\.T"):
+        fwd(frame["age"])
+    with pytest.raises(ValueError, match=r"reference contains NaN or inf"):
+        baselines.feature_mean(frame[["age"]].astype("Float64").where(frame.age > 0, pd.NA))
 
 
 # --------------------------------------------------------------------------- defect 11
