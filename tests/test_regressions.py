@@ -407,3 +407,8 @@ def test_coxtime_baseline_hazards_match_pycox_in_blocks(max_duration):
         np.testing.assert_allclose(got.to_numpy(), expected.to_numpy(), rtol=1e-5, atol=0)
     if max_duration is not None:
         assert expected.index.max() <= max_duration < labtrans.transform(dv, ev)[0].max()
+    frame = pd.DataFrame(xv.astype(np.float64), columns=["a", "b", "c"])  # defect 8
+    got = captum_surv.compute_coxtime_baseline_hazards(
+        model, frame, target, max_duration=max_duration
+    )
+    np.testing.assert_allclose(got.to_numpy(), expected.to_numpy(), rtol=1e-5, atol=0)

@@ -11,6 +11,7 @@ import torchtuples as tt
 from torch import nn
 from tqdm.auto import tqdm
 
+from captum_surv._validation import as_tensor
 from captum_surv.models.base import SurvivalForward, freeze
 
 
@@ -141,6 +142,18 @@ class CoxTimeForward(SurvivalForward):
         return torch.exp(-cumhazard)
 
 
+def _frames_to_numpy(data: Any) -> Any:
+    """DataFrames (alone or in a tuple) as numpy arrays of their own dtype."""
+    if isinstance(data, pd.DataFrame):
+        return as_tensor(data, "input")[0].numpy()
+    if isinstance(data, (tuple, list)) and any(isinstance(a, pd.DataFrame) for a in data):
+        return tuple(
+            as_tensor(a, f"input[{i}]")[0].numpy() if isinstance(a, pd.DataFrame) else a
+            for i, a in enumerate(data)
+        )
+    return data
+
+
 def compute_coxtime_baseline_hazards(
     model: Any,
     input: Any = None,
@@ -160,7 +173,8 @@ def compute_coxtime_baseline_hazards(
 
     Args:
         model: A fitted pycox ``CoxTime`` model.
-        input: Training inputs (default: ``model.training_data``).
+        input: Training inputs (default: ``model.training_data``): arrays, tensors or
+            DataFrames (or a tuple of them).
         target: ``(durations, events)`` with durations scaled by the model's label transform,
             as passed to ``fit`` (default: ``model.training_data``).
         max_duration: Only compute hazards up to this scaled duration (default: all).
@@ -186,7 +200,7 @@ def compute_coxtime_baseline_hazards(
     durations, events = (
         np.asarray(a, dtype=np.float64).ravel() for a in tt.tuplefy(target).to_numpy()
     )
-    arrays = [np.asarray(a) for a in tt.tuplefy(input).to_numpy().flatten()]
+    arrays = [np.asarray(a) for a in tt.tuplefy(_frames_to_numpy(input)).to_numpy().flatten()]
     if np.any(np.diff(durations) < 0):
         order = np.argsort(durations, kind="stable")
         durations, events = durations[order], events[order]
@@ -199,7 +213,9 @@ def compute_coxtime_baseline_hazards(
 
     net = freeze(model.net)
     device = next(net.parameters()).device
+    dtype = next(net.parameters()).dtype  # float64 data runs in the network's precision
     tensors = [torch.as_tensor(np.array(a, copy=True), device=device) for a in arrays]
+    tensors = [t.to(dtype) if t.is_floating_point() else t for t in tensors]
     at_risk = np.zeros(len(event_times))
     n_rows = len(durations)
     blocks = []
