@@ -125,10 +125,15 @@ def use_forward_mode(n_features: int, n_out: int) -> bool:
     return n_features <= n_out
 
 
-def _is_forward_ad_error(err: Exception) -> bool:
-    return isinstance(err, (NotImplementedError, RuntimeError)) and bool(
-        _FORWARD_AD_ERRORS.search(str(err)) or _BATCHING_ERRORS.search(str(err))
-    )
+def _is_forward_ad_error(err: BaseException | None) -> bool:
+    """Whether ``err`` (or the error it wraps) is PyTorch's "no jvp / no batching rule"."""
+    while err is not None:
+        if isinstance(err, (NotImplementedError, RuntimeError)) and (
+            _FORWARD_AD_ERRORS.search(str(err)) or _BATCHING_ERRORS.search(str(err))
+        ):
+            return True
+        err = err.__cause__
+    return False
 
 
 def _full_jacobian(
@@ -153,7 +158,7 @@ def _full_jacobian(
     elif use_forward_mode(n_features, n_out) and (key is None or key not in _NO_FORWARD_AD):
         try:
             grads = _forward_mode(fn, inputs, floating, n, n_out)
-        except (NotImplementedError, RuntimeError) as err:
+        except (NotImplementedError, RuntimeError, ValueError) as err:
             if not _is_forward_ad_error(err):
                 raise
             if key is not None:
@@ -217,7 +222,7 @@ def _reverse_mode(
             grads = torch.autograd.grad(
                 flat, wrt, grad_outputs=grad_outputs, is_grads_batched=True, retain_graph=True
             )
-        except (NotImplementedError, RuntimeError) as err:
+        except (NotImplementedError, RuntimeError, ValueError) as err:
             if not _is_forward_ad_error(err):
                 raise
             columns = [
