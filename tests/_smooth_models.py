@@ -115,3 +115,72 @@ def build(kind: str, activation: type[nn.Module] = nn.Tanh, seed: int = 0):
     else:
         raise ValueError(kind)
     return model, torch.from_numpy(x.copy())
+
+
+# --------------------------------------------------------------------------- any network
+class EmbeddingNet(nn.Module):
+    """Float features and integer category codes (``nn.Embedding``), e.g. an EHR model.
+
+    ``forward(a, b)`` takes ``(features, codes)``, or ``(codes, features)`` with
+    ``codes_first=True``; ``n_float=0`` gives a codes-only network ``forward(codes)``.
+    """
+
+    def __init__(self, n_float: int, n_levels: int, out: int, codes_first: bool = False):
+        super().__init__()
+        self.codes_first = codes_first
+        self.embed = nn.Embedding(n_levels, 3)
+        self.body = nn.Sequential(nn.Linear(n_float + 3, 8), nn.Tanh(), nn.Linear(8, out))
+
+    def features(self, x: torch.Tensor | None, codes: torch.Tensor) -> torch.Tensor:
+        e = self.embed(codes).sum(dim=1)
+        return e if x is None else torch.cat([x, e], dim=1)
+
+    def forward(self, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+        x, codes = (b, a) if self.codes_first else (a, b)
+        return self.body(self.features(x, codes))
+
+
+class CodesOnlyNet(EmbeddingNet):
+    def __init__(self, n_levels: int, out: int):
+        super().__init__(0, n_levels, out)
+
+    def forward(self, codes: torch.Tensor) -> torch.Tensor:
+        return self.body(self.features(None, codes))
+
+
+class EmbeddingTimeNet(EmbeddingNet):
+    """CoxTime version of :class:`EmbeddingNet`: ``forward(features, codes, time)``."""
+
+    def __init__(self, n_float: int, n_levels: int):
+        super().__init__(n_float + 1, n_levels, 1)
+
+    def forward(self, x: torch.Tensor, codes: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+        return self.body(self.features(torch.cat([x, t], dim=1), codes))
+
+
+def wrap(kind: str, net: nn.Module, x_train, n_cuts: int = 6, seed: int = 0):
+    """An untrained pycox model of ``kind`` around any ``net``, ready for ``from_pycox``.
+
+    ``x_train`` (a tensor or a tuple of tensors, the network's inputs) gives the rows for
+    the baseline hazards of ``"coxph"`` and ``"coxtime"``; durations and events are
+    simulated. ``"logistic_hazard"`` uses ``n_cuts`` cuts.
+    """
+    rows = (x_train if isinstance(x_train, tuple) else (x_train,))[0].shape[0]
+    _, d, e, _ = simulate(n=rows, seed=seed)
+    if kind == "coxph":
+        model = pm.CoxPH(net)
+        model.compute_baseline_hazards(input=x_train, target=(d, e))
+    elif kind == "coxtime":
+        labtrans = pm.CoxTime.label_transform()
+        durations, events = labtrans.fit_transform(d, e)
+        model = pm.CoxTime(net, labtrans=labtrans)
+        captum_surv.compute_coxtime_baseline_hazards(
+            model, x_train, (durations, events), set_hazards=True
+        )
+    elif kind == "logistic_hazard":
+        labtrans = pm.LogisticHazard.label_transform(n_cuts)
+        labtrans.fit(d, e)
+        model = pm.LogisticHazard(net, duration_index=labtrans.cuts)
+    else:
+        raise ValueError(kind)
+    return model

@@ -36,12 +36,14 @@ def call(fwd, *xs):
     ids=["Linear", "MLP", "str", "None", "object"],
 )
 def test_not_a_pycox_model(obj):
-    with pytest.raises(TypeError, match=r"(?i)pycox|model"):
+    with pytest.raises(
+        TypeError, match=r"from_pycox expects a trained pycox model, got .*Supported"
+    ):
         captum_surv.from_pycox(obj)
 
 
 def test_torchtuples_model_is_not_a_pycox_model():
-    with pytest.raises(TypeError, match=r"(?i)pycox|model|support"):
+    with pytest.raises(TypeError, match=r"expects a trained pycox model, got torchtuples"):
         captum_surv.from_pycox(tt.Model(mlp(4, 1)))
 
 
@@ -52,20 +54,20 @@ def test_cox_without_baseline_hazards(name):
         if attr in vars(m):
             delattr(m, attr)
     assert not hasattr(m, "baseline_hazards_")
-    with pytest.raises(ValueError, match=r"compute_baseline_hazards"):
+    with pytest.raises(ValueError, match=r"has no baseline hazards\. Call .*compute_baseline_haz"):
         captum_surv.from_pycox(m)
 
 
 def test_fresh_coxph_without_baseline_hazards():
     m = pm.CoxPH(mlp(4, 1, output_bias=False))
-    with pytest.raises(ValueError, match=r"compute_baseline_hazards"):
+    with pytest.raises(ValueError, match=r"CoxPH model has no baseline hazards\. Call"):
         captum_surv.from_pycox(m)
 
 
 def test_coxtime_without_labtrans():
     m = shallow(get_case("CoxTime").model)
     m.labtrans = None
-    with pytest.raises(ValueError, match=r"labtrans"):
+    with pytest.raises(ValueError, match=r"has no label transform \(model\.labtrans is None\)"):
         captum_surv.from_pycox(m)
 
 
@@ -75,7 +77,7 @@ def test_coxtime_without_labtrans():
 def test_discrete_without_duration_index(name):
     m = shallow(get_case(name).model)
     m.duration_index = None
-    with pytest.raises(ValueError, match=r"duration_index"):
+    with pytest.raises(ValueError, match=r"has no duration_index, so its output columns have"):
         captum_surv.from_pycox(m)
 
 
@@ -83,7 +85,7 @@ def test_discrete_without_duration_index(name):
 @pytest.mark.parametrize("name", CASE_NAMES)
 def test_unknown_output(name):
     case = get_case(name)
-    with pytest.raises(ValueError, match=r"(?i)unknown|not a known|supported|valid"):
+    with pytest.raises(ValueError, match=r"Unknown output 'survivl'\. Valid output names are"):
         make(case, "survivl")
 
 
@@ -94,7 +96,7 @@ def test_unknown_output(name):
 def test_unsupported_output_lists_supported(name, output):
     case = get_case(name)
     event = 0 if name == "DeepHit" else None
-    with pytest.raises(ValueError, match=r"(?i)support") as info:
+    with pytest.raises(ValueError, match=r"(?i)support") as info:  # lists them, see below
         make(case, output, event)
     msg = str(info.value)
     for o in OUTPUTS[name]:
@@ -103,21 +105,23 @@ def test_unsupported_output_lists_supported(name, output):
 
 @pytest.mark.parametrize("output", ["cif", "pmf", "hazard"])
 def test_deephit_event_missing(output):
-    with pytest.raises(ValueError, match=r"(?i)event"):
+    with pytest.raises(ValueError, match=rf"output='{output}' describes one cause: pass event=r"):
         make(get_case("DeepHit"), output)
 
 
 @pytest.mark.parametrize("event", [2, 5, -1])
 def test_deephit_event_out_of_range(event):
-    with pytest.raises(ValueError, match=r"(?i)event"):
+    with pytest.raises(
+        ValueError, match=rf"event={event} is out of range: this DeepHit model has 2"
+    ):
         make(get_case("DeepHit"), "cif", event)
 
 
 def test_with_output_checks_too():
     fwd = make(get_case("DeepHit"), "survival")
-    with pytest.raises(ValueError, match=r"(?i)event"):
+    with pytest.raises(ValueError, match=r"output='cif' describes one cause: pass event=r"):
         fwd.with_output("cif")
-    with pytest.raises(ValueError, match=r"(?i)event"):
+    with pytest.raises(ValueError, match=r"event=2 is out of range"):
         fwd.with_output("cif", event=2)
     with pytest.raises(ValueError, match=r"(?i)support"):
         make(get_case("BCESurv"), "survival").with_output("hazard")
@@ -129,9 +133,9 @@ def test_wrong_number_of_input_tensors(name):
     case = get_case(name)
     fwd = make(case)
     x = case.x
-    with pytest.raises(ValueError, match=r"(?i)input|tensor|argument"):
+    with pytest.raises(ValueError, match=r"network takes 1 input tensor\(s\), got 2\. Call"):
         call(fwd, x, x)
-    with pytest.raises(ValueError, match=r"(?i)input|tensor|argument"):
+    with pytest.raises(ValueError, match=r"network takes 1 input tensor\(s\), got 0\. Call"):
         call(fwd)
 
 
@@ -139,9 +143,9 @@ def test_wrong_number_of_input_tensors_multi_input():
     case = get_case("LogisticHazard2in")
     fwd = make(case)
     xa, xb = case.x
-    with pytest.raises(ValueError, match=r"(?i)input|tensor|argument"):
+    with pytest.raises(ValueError, match=r"network takes 2 input tensor\(s\), got 1\. Call"):
         call(fwd, xa)
-    with pytest.raises(ValueError, match=r"(?i)input|tensor|argument"):
+    with pytest.raises(ValueError, match=r"network takes 2 input tensor\(s\), got 3\. Call"):
         call(fwd, xa, xb, xb)
 
 
@@ -150,9 +154,9 @@ def test_wrong_number_of_features(name):
     case = get_case(name)
     fwd = make(case)
     x = case.x
-    with pytest.raises(ValueError, match=r"(?i)feature|shape"):
+    with pytest.raises(ValueError, match=r"Input 0 has per-instance shape \(3,\), but the model"):
         call(fwd, x[:, :3])
-    with pytest.raises(ValueError, match=r"(?i)feature|shape"):
+    with pytest.raises(ValueError, match=r"Input 0 has per-instance shape \(5,\), but the model"):
         call(fwd, torch.cat([x, x[:, :1]], dim=1))
 
 
@@ -160,9 +164,9 @@ def test_wrong_feature_shape_multi_input():
     case = get_case("LogisticHazard2in")
     fwd = make(case)
     xa, xb = case.x
-    with pytest.raises(ValueError, match=r"(?i)feature|shape"):
+    with pytest.raises(ValueError, match=r"Input 1 has per-instance shape \(2,\), but the model"):
         call(fwd, xa, torch.cat([xb, xb], 1))
-    with pytest.raises(ValueError, match=r"(?i)feature|shape"):
+    with pytest.raises(ValueError, match=r"Input 0 has per-instance shape \(1,\), but the model"):
         call(fwd, xb, xa)  # swapped
 
 
@@ -175,7 +179,7 @@ def test_non_finite_inputs(name, bad):
     fwd = make(case)
     xs = list(case.inputs())
     xs[-1][1, 0] = bad
-    with pytest.raises(ValueError, match=r"(?i)nan|inf|finite"):
+    with pytest.raises(ValueError, match=rf"Input {len(xs) - 1} contains NaN or inf values"):
         call(fwd, *xs)
 
 
@@ -185,7 +189,7 @@ def test_empty_batch(name):
     fwd = make(case)
     xs = case.inputs(rows=slice(0, 0))
     assert xs[0].shape[0] == 0
-    with pytest.raises(ValueError, match=r"(?i)empty"):
+    with pytest.raises(ValueError, match=r"Empty batch: the inputs have 0 rows"):
         call(fwd, *xs)
 
 
@@ -197,9 +201,10 @@ def test_times_past_the_grid(name):
         last = R.cox_reference(case).max_time  # largest training duration
     else:
         last = float(R.native_times(case)[-1])
-    with pytest.raises(ValueError, match=r"(?i)outside|past|beyond|after|exceed|clamp|grid|range"):
+    past = r"lie past the last time at which \w+ is defined.*or clamp=True"
+    with pytest.raises(ValueError, match=past):
         make(case, times=[0.5 * last, last * 1.5])
-    with pytest.raises(ValueError, match=r"(?i)outside|past|beyond|after|exceed|clamp|grid|range"):
+    with pytest.raises(ValueError, match=past):
         make(case).with_times([last + 1.0])
     # clamp=True accepts them
     make(case, times=[0.5 * last, last * 1.5], clamp=True)
@@ -210,20 +215,20 @@ def test_times_past_the_grid(name):
     "times", [[float("nan")], [1.0, float("inf")], []], ids=["nan", "inf", "empty"]
 )
 def test_bad_time_values(name, times):
-    with pytest.raises(ValueError, match=r"(?i)nan|inf|finite|empty|time"):
+    with pytest.raises(ValueError, match=r"times contains NaN or inf|non-empty 1-D array of time"):
         make(get_case(name), times=times)
 
 
 @pytest.mark.parametrize("n", [0, -3, 10_000])
 def test_bad_integer_times(n):
-    with pytest.raises(ValueError, match=r"(?i)time|grid|point|positive|exceed|larger|more"):
+    with pytest.raises(ValueError, match=rf"times={n}: an integer grid takes between 1 and 10 "):
         make(get_case("MTLR"), times=n)
 
 
 def test_time_index_not_on_grid():
     fwd = make(get_case("PMF"))
     t = fwd.times.numpy()
-    with pytest.raises(ValueError, match=r"(?i)grid|time|nearest"):
+    with pytest.raises(ValueError, match=r"is not on the forward's time grid \(nearest grid time"):
         fwd.time_index((t[1] + t[2]) / 2)
 
 
@@ -231,7 +236,9 @@ def test_time_index_not_on_grid():
 def test_const_hazard_not_for_pmf_family(name):
     case = get_case(name)
     t = R.native_times(case)
-    with pytest.raises(ValueError, match=r"(?i)interpolation|const_hazard|support"):
+    with pytest.raises(
+        ValueError, match=rf"interpolation='const_hazard' is not available for {name}"
+    ):
         make(case, times=[(t[1] + t[2]) / 2], interpolation="const_hazard")
 
 
@@ -239,7 +246,7 @@ def test_const_hazard_not_for_pmf_family(name):
 def test_unknown_interpolation(name):
     case = get_case(name)
     t = R.native_times(case)
-    with pytest.raises(ValueError, match=r"(?i)interpolation|scheme|support"):
+    with pytest.raises(ValueError, match=rf"interpolation='cubic' is not available for {name}"):
         make(case, times=[(t[1] + t[2]) / 2], interpolation="cubic")
 
 

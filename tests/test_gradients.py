@@ -88,6 +88,16 @@ def test_integrated_gradients_float32(name, output, event):
         assert a.shape == x.shape and a.dtype == torch.float32
         assert torch.isfinite(a).all()
     assert sum(float(a.abs().sum()) for a in attr) > 0
+    # the values: the same integral computed in float64 (float64 copy of the network)
+    inputs64 = case.inputs(torch.float64, rows=ROWS)
+    ref = ig.attribute(inputs64 if case.multi_input else inputs64[0], target=k, n_steps=20)
+    ref = ref if isinstance(ref, tuple) else (ref,)
+    scale = max(float(r.abs().max()) for r in ref)
+    for a, r in zip(attr, ref, strict=True):
+        err = (a.double() - r).abs().max().item()
+        assert err <= 1e-5 * scale, (
+            f"{name}/{output}: float32 IG off by {err:.3g} (scale {scale:.3g})"
+        )
 
 
 @pytest.mark.parametrize("name,output,event", IG_PARAMS)

@@ -11,7 +11,7 @@ import torch
 from captum.attr import Attribution, DeepLiftShap, GradientShap
 
 from captum_surv._validation import as_tensor, as_tensors
-from captum_surv.attr.methods import METHODS, as_tuple, gradient_attributions
+from captum_surv.attr.methods import METHODS, as_tuple, check_options, gradient_attributions
 from captum_surv.explanation import SurvExplanation
 from captum_surv.models.base import SurvivalForward
 
@@ -71,17 +71,24 @@ def explain(
             :class:`~captum_surv.TimeAttribution`.
         baselines: IntGrad(t): the baseline ``x'`` (``[1, *S]`` or ``[B, *S]``; default
             zeros). GradSHAP(t): the reference rows ``[M, *S]`` (required), e.g.
-            :func:`captum_surv.baselines.sample`. Captum classes: their ``baselines``.
+            :func:`captum_surv.baselines.sample`. SG(t): reference data whose feature
+            standard deviations scale the noise (same as ``reference=``). Grad(t) and
+            GxI(t) take none (passing some raises). Captum classes: their ``baselines``.
         feature_names: Names of the features (a list, or a tuple of lists for tuple
             inputs). Default: DataFrame columns, else ``x0, x1, ...``.
         seed: Seed of the random draws (SG(t), random GradSHAP(t), stochastic Captum
-            methods). Default None (not reproducible).
+            methods). Default None (not reproducible). Deterministic methods accept and
+            do not need it. SG(t) draws the noise row by row, so with the same seed an
+            instance's draws depend only on its position in the batch.
         batch_size: Bounds memory. Gradient methods: sample points per Jacobian
             evaluation (about ``batch_size * n_times * n_features`` numbers; default 4096).
             Captum classes: network rows per call (default
             :data:`captum_surv.attr.DEFAULT_BATCH_SIZE`).
         show_progress: Show a tqdm progress bar. Default False.
-        **options: Method options, with Captum's names where Captum has one:
+        **options: Method options, with Captum's names where Captum has one. An option
+            the method does not use (e.g. ``target``, ``n_steps`` for Grad(t), ``n_steps``
+            for random GradSHAP(t)) raises a ``ValueError`` naming the accepted ones
+            (:data:`captum_surv.attr.methods.METHOD_OPTIONS`):
 
             * ``n_steps`` (int, default 50): IntGrad(t) integration steps; Gauss-Legendre
               nodes per reference row for deterministic GradSHAP(t).
@@ -91,8 +98,13 @@ def explain(
             * ``n_samples`` (int): SG(t) noise draws (default 10, as in the paper);
               GradSHAP(t) draws per instance (default 50).
             * ``noise_level`` (float, default 0.1): SG(t) noise sd relative to each
-              feature's sd in ``reference`` (default: the explained inputs).
-            * ``stdevs`` (float): SG(t) absolute noise sd (overrides ``noise_level``).
+              feature's sd in the reference data (``baselines`` or ``reference``, at least
+              2 rows, e.g. the training data). SG(t) needs reference data or ``stdevs``:
+              the explained batch is never used, so an instance's SG(t) does not depend on
+              the other instances in the batch.
+            * ``stdevs`` (float, or one entry per input tensor): SG(t) absolute noise sd,
+              instead of ``noise_level`` and reference data; a single number applies to
+              every input tensor. Must be >= 0.
             * ``reference``: reference data for SG(t)'s feature sd.
             * ``sampling`` (str, default ``"random"``): GradSHAP(t) draws; with
               ``"gausslegendre"`` every reference row is combined with ``n_steps``
@@ -101,6 +113,13 @@ def explain(
             * any other keyword is passed to the Captum method's ``attribute``.
 
     Note:
+        Integer inputs (e.g. category codes for ``nn.Embedding``, as one tensor of tuple
+        inputs or the only input) are not differentiable. The gradient methods hold them
+        fixed at the explained values (no noise, no path, their entry of a ``baselines``
+        tuple must be None) and return zeros of the floating dtype as their attributions;
+        the float inputs are explained exactly as if the integer tensors were fixed
+        arguments of the model.
+
         IntGrad(t) sums to ``Out(t|x) - Out(t|x')`` up to quadrature error: with smooth
         activations 64 Gauss-Legendre steps give about 1e-6 or better in float64; ReLU
         networks converge slowly (about 1e-4 at 1,000 steps). Check
@@ -135,6 +154,7 @@ def explain(
                 f"Unknown method {method!r}. Valid methods: {list(METHODS)}, or a Captum "
                 "attribution class such as captum.attr.KernelShap."
             )
+        check_options(method, baselines, options)
         result = gradient_attributions(
             forward,
             checked,
@@ -158,14 +178,7 @@ def explain(
             f"method must be one of {list(METHODS)} or a Captum attribution class; got {method!r}."
         )
     attributions = result["attributions"]
-    for name, values in (("attributions", attributions), ("predictions", (result["prediction"],))):
-        if not all(torch.isfinite(a).all() for a in values):
-            raise ValueError(
-                f"The {name} contain NaN or inf: the model's {forward.output!r} output is not "
-                "finite (or not differentiable) at some of the inputs or sample points. Check "
-                "the model's predictions there, or explain a more stable output such as "
-                "'survival' or 'cumhazard'."
-            )
+    _check_finite_result(forward, attributions, result["prediction"])
     return SurvExplanation(
         attributions=attributions if is_tuple else attributions[0],
         inputs=checked if is_tuple else checked[0],
@@ -179,6 +192,48 @@ def explain(
         event=forward.event,
         baselines=_untuple(result["baselines"], is_tuple),
     )
+
+
+def _check_finite_result(
+    forward: SurvivalForward, attributions: tuple[torch.Tensor, ...], prediction: torch.Tensor
+) -> None:
+    """Raise a ValueError that says why, if attributions or predictions are not finite."""
+    bad = [
+        name
+        for name, values in (("attributions", attributions), ("predictions", (prediction,)))
+        if not all(bool(torch.isfinite(a).all()) for a in values)
+    ]
+    if not bad:
+        return
+    output = forward.output
+    message = (
+        f"The {' and '.join(bad)} contain NaN or inf: the model's {output!r} output is not "
+        "finite (or not differentiable) at some of the inputs or sample points."
+    )
+    underflow = (prediction == 0).any(dim=1).nonzero().flatten().tolist()
+    if output == "survival" and underflow:
+        message += (
+            f" Survival underflows to exactly 0 for instance(s) {underflow[:10]} (the "
+            f"cumulative hazard is too large for {prediction.dtype}), where its gradient is "
+            "undefined."
+        )
+    elif (~torch.isfinite(prediction)).any():
+        rows = (~torch.isfinite(prediction)).any(dim=1).nonzero().flatten().tolist()
+        message += f" The prediction itself is not finite for instance(s) {rows[:10]}."
+    fixes = []
+    if prediction.dtype != torch.float64:
+        fixes.append("pass float64 inputs (e.g. x.double()), which extend the finite range")
+    others = [
+        o for o in ("cumhazard", "log_risk") if o != output and o in forward.supported_outputs
+    ]
+    if others:
+        fixes.append(
+            f"explain {' or '.join(repr(o) for o in others)} instead "
+            f"(fwd.with_output({others[-1]!r})), which stay finite where survival underflows"
+        )
+    if fixes:
+        message += " To fix it, " + ", or ".join(fixes) + "."
+    raise ValueError(message)
 
 
 def _untuple(value: Any, is_tuple: bool) -> Any:

@@ -6,7 +6,8 @@ Models", Langbein, Koenen and Wright, 2025):
 
 * ``"grad"`` — Grad(t) = J(x), signed.
 * ``"gxi"`` — GxI(t) = x * J(x).
-* ``"smoothgrad"`` — SG(t) = mean_k J(x + e_k), e_k ~ N(0, (noise_level * sd_j)^2).
+* ``"smoothgrad"`` — SG(t) = mean_k J(x + e_k), e_k ~ N(0, (noise_level * sd_j)^2) with
+  ``sd_j`` feature j's standard deviation in reference data (never the explained batch).
 * ``"intgrad"`` — IntGrad(t) = (x - x') * integral_0^1 J(x' + a (x - x')) da.
 * ``"gradshap"`` — GradSHAP(t) = mean over reference rows x'_m and a ~ U(0, 1) of
   (x - x'_m) * J(x'_m + a (x - x'_m)); with ``sampling="gausslegendre"`` every reference
@@ -14,11 +15,12 @@ Models", Langbein, Koenen and Wright, 2025):
 
 Every method evaluates ``J`` for all time points at once through
 :func:`captum_surv.attr.jacobian.output_jacobian`, in chunks of ``batch_size`` points.
+Integer inputs (e.g. category codes) are held fixed and get zero attributions.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import difflib
 from typing import Any
 
 import numpy as np
@@ -26,7 +28,11 @@ import torch
 from tqdm.auto import tqdm
 
 from captum_surv._compat import integration_nodes
-from captum_surv.attr.jacobian import output_jacobian, proportional_hazards_factors
+from captum_surv.attr.jacobian import (
+    floating_dtype,
+    output_jacobian,
+    proportional_hazards_factors,
+)
 from captum_surv.models.base import SurvivalForward
 from captum_surv.models.cox import CoxForward
 
@@ -114,8 +120,10 @@ class _Accumulator:
         self.show_progress = show_progress
         self.desc = desc
         n, t = inputs[0].shape[0], forward.n_times
+        dtype = floating_dtype(inputs)  # integer inputs get zeros of the floating dtype
+        self.floating = [x.is_floating_point() for x in inputs]
         self.totals = [
-            torch.zeros((n, t, *x.shape[1:]), dtype=x.dtype, device=x.device) for x in inputs
+            torch.zeros((n, t, *x.shape[1:]), dtype=dtype, device=x.device) for x in inputs
         ]
 
     def add(
@@ -143,6 +151,8 @@ class _Accumulator:
                 continue
             jacobians, _ = output_jacobian(self.forward, rows)
             for i, jac in enumerate(jacobians):
+                if not self.floating[i]:  # held fixed: zero attributions
+                    continue
                 factor = w.to(jac.dtype).reshape(-1, *([1] * (jac.dim() - 2)))
                 if multiplier is not None:
                     factor = factor * multiplier[i][chunk]
@@ -163,6 +173,8 @@ class _Accumulator:
         segments = counts.tolist()
         a = time_factor * weight.to(time_factor.dtype).unsqueeze(1)  # [P, T]
         for i, dg_dx in enumerate(features):
+            if not self.floating[i]:  # held fixed: zero attributions
+                continue
             c = dg_dx if multiplier is None else dg_dx * multiplier[i][chunk]
             c = c.reshape(c.shape[0], -1)  # [P, F]
             if len(set(segments)) == 1:  # equal groups: one batched matmul
@@ -198,9 +210,83 @@ def _predict(forward: SurvivalForward, inputs: Inputs, batch_size: int) -> torch
     return torch.cat(parts, dim=0)
 
 
+METHOD_OPTIONS: dict[str, tuple[str, ...]] = {
+    "grad": (),
+    "gxi": (),
+    "smoothgrad": ("n_samples", "noise_level", "stdevs", "reference"),
+    "intgrad": ("n_steps", "integration"),
+    "gradshap": ("n_samples", "sampling", "n_steps"),
+}
+"""Keyword options of each built-in method (besides ``seed``, ``batch_size``,
+``show_progress`` and ``feature_names``, which :func:`explain` takes for every method)."""
+
+_TAKES_BASELINES = ("smoothgrad", "intgrad", "gradshap")
+
+
+def check_options(method: str, baselines: Any, options: dict[str, Any]) -> None:
+    """Reject options that ``method`` does not know or would ignore.
+
+    Raises:
+        ValueError: Naming the offending option and the options ``method`` accepts.
+    """
+    accepted = METHOD_OPTIONS[method]
+    unknown = [name for name in options if name not in accepted]
+    if unknown:
+        listed = ", ".join(repr(a) for a in accepted) if accepted else "no method options"
+        hints = []
+        for name in unknown:
+            close = difflib.get_close_matches(name, [o for m in METHOD_OPTIONS.values() for o in m])
+            if name == "target":
+                hints.append(
+                    "target is not needed: every time point is explained at once; read time "
+                    "point k from the result (expl.attributions[:, k])."
+                )
+            elif close and close[0] in accepted:
+                hints.append(f"Did you mean {close[0]!r} instead of {name!r}?")
+            elif close:
+                users = [m for m, opts in METHOD_OPTIONS.items() if close[0] in opts]
+                hints.append(f"{close[0]!r} is an option of {users}, not of {method!r}.")
+        raise ValueError(
+            f"explain(method={method!r}) got unknown option(s) {unknown}; {method!r} accepts "
+            f"{listed} (and seed, batch_size, show_progress, feature_names). " + " ".join(hints)
+        )
+    given = {name for name, value in options.items() if value is not None}
+    if baselines is not None and method not in _TAKES_BASELINES:
+        raise ValueError(
+            f"{method!r} uses no baselines, but baselines were given; drop them, or use "
+            "'intgrad' or 'gradshap', which explain relative to baselines."
+        )
+    if method == "smoothgrad":
+        if baselines is not None and "reference" in given:
+            raise ValueError(
+                "smoothgrad got both baselines and reference=, which mean the same thing (the "
+                "reference data whose feature sd scales the noise); pass only one."
+            )
+        if "stdevs" in given and ({"noise_level", "reference"} & given or baselines is not None):
+            raise ValueError(
+                "smoothgrad got stdevs= (absolute noise sd) together with noise_level= or "
+                "reference data, which only set a relative noise scale; pass one or the other."
+            )
+    if method == "gradshap":
+        sampling = options.get("sampling") or "random"
+        if sampling == "random" and "n_steps" in given:
+            raise ValueError(
+                "n_steps is used by gradshap only with sampling='gausslegendre'; with the "
+                "default sampling='random' set the number of draws with n_samples=."
+            )
+        if sampling == "gausslegendre" and "n_samples" in given:
+            raise ValueError(
+                "n_samples is used by gradshap only with sampling='random'; with "
+                "sampling='gausslegendre' every reference row is used with n_steps= nodes."
+            )
+
+
 def _feature_sd(reference: Inputs) -> Inputs:
     sds = []
     for i, r in enumerate(reference):
+        if not r.is_floating_point():
+            sds.append(torch.zeros((1, *r.shape[1:])))
+            continue
         if r.shape[0] < 2:
             raise ValueError(
                 f"The reference data for the noise scale (tensor {i}) has {r.shape[0]} row; "
@@ -210,31 +296,112 @@ def _feature_sd(reference: Inputs) -> Inputs:
     return tuple(sds)
 
 
+def _absolute_stdevs(stdevs: Any, inputs: Inputs) -> tuple[Inputs, Any]:
+    """SG(t)'s absolute noise sd per input (``[1, *S]``) and a JSON-like record of it.
+
+    A number applies to every floating input; otherwise one entry per input tensor (a
+    number or a tensor broadcastable to the per-instance shape; None for integer inputs).
+    """
+    single = len(inputs) == 1 or isinstance(stdevs, (int, float, np.floating, np.integer))
+    values = (stdevs,) * len(inputs) if single else as_tuple(stdevs)
+    if len(values) != len(inputs):
+        raise ValueError(
+            f"stdevs has {len(values)} entries but the inputs have {len(inputs)} tensors; pass "
+            "one number for all inputs or one entry per input tensor."
+        )
+    scales, record = [], []
+    for i, (s, x) in enumerate(zip(values, inputs, strict=True)):
+        if not x.is_floating_point():
+            if s is not None and not (np.ndim(s) == 0 and float(s) == 0) and not single:
+                raise ValueError(
+                    f"stdevs[{i}] is given for input {i}, an integer tensor held fixed (no "
+                    "noise is added to it); pass None in its place."
+                )
+            scales.append(torch.zeros((1, *x.shape[1:]), dtype=torch.float64))
+            record.append(None)
+            continue
+        if s is None or isinstance(s, bool):
+            raise ValueError(f"stdevs for input {i} must be a number or a tensor, got {s!r}.")
+        value = torch.as_tensor(s, dtype=x.dtype, device=x.device)
+        if not torch.isfinite(value).all() or (value < 0).any():
+            raise ValueError(
+                f"stdevs for input {i} must be finite and >= 0 (a noise standard deviation); "
+                f"got {s!r}."
+            )
+        try:
+            scales.append(value.expand(1, *x.shape[1:]))
+        except RuntimeError:
+            raise ValueError(
+                f"stdevs for input {i} has shape {tuple(value.shape)}, which does not broadcast "
+                f"to the per-instance shape {tuple(x.shape[1:])}."
+            ) from None
+        record.append(value.item() if value.dim() == 0 else value.tolist())
+    return tuple(scales), record[0] if single and len(record) == 1 else record
+
+
+def _held_fixed(name: str, values: Any, inputs: Inputs) -> Any:
+    """Check that integer inputs get None (they are held fixed) in a baselines tuple."""
+    if not any(not x.is_floating_point() for x in inputs):
+        return values
+    items = as_tuple(values)
+    if len(items) != len(inputs):
+        return values  # _match_baselines reports the count
+    for i, (b, x) in enumerate(zip(items, inputs, strict=True)):
+        if not x.is_floating_point() and b is not None:
+            raise ValueError(
+                f"{name} tensor {i} is given for an integer input (e.g. category codes), which "
+                f"is held fixed at the explained values; pass None in its place."
+            )
+    return tuple(b if x.is_floating_point() else x[:1] for b, x in zip(items, inputs, strict=True))
+
+
 def gradient_attributions(
     forward: SurvivalForward,
     inputs: Inputs,
     method: str,
     baselines: Any = None,
     *,
-    n_steps: int = 50,
-    integration: str = "gausslegendre",
+    n_steps: int | None = None,
+    integration: str | None = None,
     n_samples: int | None = None,
-    noise_level: float = 0.1,
-    stdevs: float | Sequence[float] | None = None,
+    noise_level: float | None = None,
+    stdevs: Any = None,
     reference: Any = None,
-    sampling: str = "random",
+    sampling: str | None = None,
     seed: int | None = None,
     batch_size: int = 4096,
     show_progress: bool = False,
 ) -> dict[str, Any]:
     """Compute one of the five gradient methods for every time point.
 
-    See :func:`explain` for the arguments. Returns a dict with ``attributions`` (tuple of
-    ``[B, T, *S]``), ``prediction`` ``[B, T]``, ``reference_prediction`` (or None),
-    ``baselines`` and the resolved ``options``.
+    See :func:`explain` for the arguments (None means the method's default). Returns a dict
+    with ``attributions`` (tuple of ``[B, T, *S]``), ``prediction`` ``[B, T]``,
+    ``reference_prediction`` (or None), ``baselines`` and the resolved ``options``.
+
+    Integer inputs are held fixed: no noise, no path, their attributions are zeros.
     """
+    if method not in METHODS:
+        raise ValueError(f"Unknown method {method!r}; choose one of {list(METHODS)}.")
+    check_options(
+        method,
+        baselines,
+        {
+            name: value
+            for name, value in (
+                ("n_steps", n_steps),
+                ("integration", integration),
+                ("n_samples", n_samples),
+                ("noise_level", noise_level),
+                ("stdevs", stdevs),
+                ("reference", reference),
+                ("sampling", sampling),
+            )
+            if value is not None
+        },
+    )
     batch_size = _check_count("batch_size", batch_size)
     n = inputs[0].shape[0]
+    floating = [x.is_floating_point() for x in inputs]
     generator = torch.Generator(device="cpu")
     if seed is not None:
         generator.manual_seed(int(seed))
@@ -252,40 +419,65 @@ def gradient_attributions(
     elif method == "smoothgrad":
         n_samples = _check_count("n_samples", 10 if n_samples is None else n_samples)
         if stdevs is not None:
-            scale = tuple(
-                torch.as_tensor(s, dtype=x.dtype).expand(1, *x.shape[1:])
-                for s, x in zip(
-                    as_tuple(stdevs) if len(inputs) > 1 else (stdevs,), inputs, strict=True
-                )
-            )
-            options["stdevs"] = stdevs
+            scale, options["stdevs"] = _absolute_stdevs(stdevs, inputs)
         else:
-            if float(noise_level) < 0:
-                raise ValueError(f"noise_level must be >= 0, got {noise_level}.")
-            ref = (
-                inputs
-                if reference is None
-                else _match_baselines("reference", reference, inputs, False)
-            )
+            noise_level = 0.1 if noise_level is None else noise_level
+            if (
+                isinstance(noise_level, bool)
+                or not isinstance(noise_level, (int, float, np.floating, np.integer))
+                or not np.isfinite(noise_level)
+                or noise_level < 0
+            ):
+                raise ValueError(f"noise_level must be a finite number >= 0, got {noise_level!r}.")
+            data = reference if reference is not None else baselines
+            if data is None:
+                raise ValueError(
+                    "smoothgrad needs the scale of its noise: pass reference data whose feature "
+                    "sd sets it (baselines=x_train or reference=x_train; the noise sd is "
+                    "noise_level x that sd), or absolute stdevs=. The explained batch is not "
+                    "used, so a patient's explanation does not depend on its batch neighbours."
+                )
+            name = "reference" if reference is not None else "baselines"
+            data = _held_fixed(name, data, inputs)
+            ref = _match_baselines(name, data, inputs, False)
             scale = tuple(float(noise_level) * sd for sd in _feature_sd(ref))
             options["noise_level"] = float(noise_level)
+        # Draws instance by instance (all its input tensors in turn), so an instance's noise
+        # depends only on the seed and its position, not on the size of the batch.
+        noises: list[list[torch.Tensor]] = [[] for _ in inputs]
+        for _ in range(n):
+            for i, x in enumerate(inputs):
+                if floating[i]:
+                    shape = (n_samples, *x.shape[1:])
+                    noises[i].append(torch.randn(shape, generator=generator, dtype=x.dtype))
         points = []
-        for x, s in zip(inputs, scale, strict=True):
-            noise = torch.randn((n, n_samples, *x.shape[1:]), generator=generator, dtype=x.dtype)
-            points.append((x.unsqueeze(1) + noise * s.unsqueeze(1)).reshape(-1, *x.shape[1:]))
+        for x, s, is_float, noise in zip(inputs, scale, floating, noises, strict=True):
+            if not is_float:
+                points.append(x.repeat_interleave(n_samples, dim=0))
+                continue
+            shift = torch.stack(noise).to(x.device) * s.to(dtype=x.dtype, device=x.device)
+            points.append((x.unsqueeze(1) + shift).reshape(-1, *x.shape[1:]))
         owner = owner_all.repeat_interleave(n_samples)
         acc.add(tuple(points), owner, torch.full((n * n_samples,), 1.0 / n_samples), None)
         options.update(n_samples=n_samples, seed=seed)
     elif method == "intgrad":
-        n_steps = _check_count("n_steps", n_steps)
+        n_steps = _check_count("n_steps", 50 if n_steps is None else n_steps)
+        integration = "gausslegendre" if integration is None else integration
         if integration not in INTEGRATIONS:
             raise ValueError(
                 f"integration={integration!r} is unknown; choose one of {list(INTEGRATIONS)}."
             )
         if baselines is None:
-            baselines = tuple(torch.zeros((1, *x.shape[1:]), dtype=x.dtype) for x in inputs)
+            baselines = tuple(
+                torch.zeros((1, *x.shape[1:]), dtype=x.dtype) if f else None
+                for x, f in zip(inputs, floating, strict=True)
+            )
+        baselines = _held_fixed("baselines", baselines, inputs)
         base = _match_baselines("baselines", baselines, inputs, per_instance=True)
-        base = tuple(b.expand(n, *b.shape[1:]) for b in base)
+        base = tuple(
+            b.expand(n, *b.shape[1:]) if f else x
+            for b, x, f in zip(base, inputs, floating, strict=True)
+        )
         alphas, weights = integration_nodes(integration, n_steps)
         alpha = torch.tensor(alphas, dtype=torch.float64)
         points = tuple(
@@ -293,7 +485,9 @@ def gradient_attributions(
                 b.unsqueeze(1)
                 + alpha.to(x.dtype).reshape(1, -1, *([1] * (x.dim() - 1))) * (x - b).unsqueeze(1)
             ).reshape(-1, *x.shape[1:])
-            for x, b in zip(inputs, base, strict=True)
+            if f
+            else x.repeat_interleave(n_steps, dim=0)
+            for x, b, f in zip(inputs, base, floating, strict=True)
         )
         owner = owner_all.repeat_interleave(n_steps)
         weight = torch.tensor(weights, dtype=torch.float64).repeat(n)
@@ -304,16 +498,22 @@ def gradient_attributions(
         reference_prediction = _predict(forward, base, batch_size)
         used_baselines = base
         options.update(n_steps=n_steps, integration=integration)
-    elif method == "gradshap":
-        if baselines is None:
+    else:  # gradshap
+        if baselines is None and not any(floating):  # nothing to explain: all held fixed
+            baselines = (None,) * len(inputs)
+        elif baselines is None:
             raise ValueError(
                 "gradshap needs reference data: pass baselines=<reference rows [M, *S]>, e.g. "
                 "captum_surv.baselines.sample(x_train, 25, seed=0)."
             )
+        baselines = _held_fixed("baselines", baselines, inputs)
         refs = _match_baselines("baselines", baselines, inputs, per_instance=False)
-        n_ref = refs[0].shape[0]
-        if any(r.shape[0] != n_ref for r in refs):
+        n_ref = max(
+            r.shape[0] for r, f in zip(refs, floating, strict=True) if f or not any(floating)
+        )
+        if any(r.shape[0] != n_ref for r, f in zip(refs, floating, strict=True) if f):
             raise ValueError("All baseline tensors need the same number of reference rows.")
+        sampling = "random" if sampling is None else sampling
         if sampling == "random":
             n_samples = _check_count("n_samples", 50 if n_samples is None else n_samples)
             index = torch.randint(n_ref, (n, n_samples), generator=generator).reshape(-1)
@@ -322,7 +522,7 @@ def gradient_attributions(
             weight = torch.full((n * n_samples,), 1.0 / n_samples, dtype=torch.float64)
             options.update(n_samples=n_samples, seed=seed)
         elif sampling == "gausslegendre":
-            n_steps = _check_count("n_steps", n_steps)
+            n_steps = _check_count("n_steps", 50 if n_steps is None else n_steps)
             alphas, weights = integration_nodes("gausslegendre", n_steps)
             index = torch.arange(n_ref).repeat_interleave(n_steps).repeat(n)
             alpha = torch.tensor(alphas, dtype=torch.float64).repeat(n_ref * n)
@@ -334,19 +534,32 @@ def gradient_attributions(
                 f"sampling={sampling!r} is unknown; choose 'random' or 'gausslegendre'."
             )
         points, diff = [], []
-        for x, r in zip(inputs, refs, strict=True):
+        for x, r, f in zip(inputs, refs, floating, strict=True):
+            if not f:
+                points.append(x[owner])
+                diff.append(torch.zeros_like(x[owner]))
+                continue
             start = r[index]
             delta = x[owner] - start
             shape = (-1, *([1] * (x.dim() - 1)))
             points.append(start + alpha.to(x.dtype).reshape(shape) * delta)
             diff.append(delta)
         acc.add(tuple(points), owner, weight, tuple(diff))
-        mean_reference = _predict(forward, refs, batch_size).mean(dim=0, keepdim=True)
-        reference_prediction = mean_reference.expand(n, -1).clone()
-        used_baselines = refs
+        if all(floating):
+            mean_reference = _predict(forward, refs, batch_size).mean(dim=0, keepdim=True)
+            reference_prediction = mean_reference.expand(n, -1).clone()
+            used_baselines = refs
+        else:  # the reference rows combined with each instance's fixed integer inputs
+            pairs = tuple(
+                r.repeat(n, *([1] * (r.dim() - 1))) if f else x.repeat_interleave(n_ref, dim=0)
+                for r, x, f in zip(refs, inputs, floating, strict=True)
+            )
+            predicted = _predict(forward, pairs, batch_size)
+            reference_prediction = predicted.reshape(n, n_ref, -1).mean(dim=1)
+            used_baselines = tuple(
+                r if f else x for r, x, f in zip(refs, inputs, floating, strict=True)
+            )
         options.update(sampling=sampling)
-    else:  # pragma: no cover - guarded by explain()
-        raise ValueError(f"Unknown method {method!r}.")
 
     return {
         "attributions": tuple(acc.totals),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -40,7 +41,11 @@ class DeepHitForward(SurvivalForward):
                     f"0..{n_risks - 1} (the index of pycox's predict_cif(x)[r])."
                 )
             return None
-        if isinstance(event, bool) or not isinstance(event, int) or not 0 <= event < n_risks:
+        if (
+            isinstance(event, (bool, np.bool_))
+            or not isinstance(event, (int, np.integer))
+            or not 0 <= event < n_risks
+        ):
             raise ValueError(
                 f"event={event!r} is out of range: this DeepHit model has {n_risks} competing "
                 f"risks; pass event as an int in 0..{n_risks - 1}."
