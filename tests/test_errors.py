@@ -189,7 +189,7 @@ def test_empty_batch(name):
     fwd = make(case)
     xs = case.inputs(rows=slice(0, 0))
     assert xs[0].shape[0] == 0
-    with pytest.raises(ValueError, match=r"Empty batch: the inputs have 0 rows"):
+    with pytest.raises(ValueError, match=r"Input 0 is empty \(0 rows\); pass at least one row"):
         call(fwd, *xs)
 
 
@@ -221,7 +221,7 @@ def test_bad_time_values(name, times):
 
 @pytest.mark.parametrize("n", [0, -3, 10_000])
 def test_bad_integer_times(n):
-    with pytest.raises(ValueError, match=rf"times={n}: an integer grid takes between 1 and 10 "):
+    with pytest.raises(ValueError, match=rf"times={n}: an integer count takes between 1 and 10 points "):
         make(get_case("MTLR"), times=n)
 
 
