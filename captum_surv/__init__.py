@@ -1,6 +1,7 @@
 """captum_surv: Captum attributions for deep survival models, over the whole time grid.
 
-Wrap a trained pycox model with :func:`from_pycox` to get a differentiable forward whose
+Wrap a trained pycox model with :func:`from_pycox`, or any torch survival network with
+:func:`from_module`, to get a differentiable forward whose
 output columns are time points; any Captum algorithm then explains it with ``target=k``.
 
 Reference: S. H. Langbein, N. Koenen, M. N. Wright. "Gradient-based Explanations for Deep
@@ -13,9 +14,11 @@ from captum_surv.attr.explain import explain
 from captum_surv.attr.methods import METHODS
 from captum_surv.explanation import SurvExplanation
 from captum_surv.models import (
+    KINDS,
     SUPPORTED_MODELS,
     SurvivalForward,
     compute_coxtime_baseline_hazards,
+    from_module,
     from_pycox,
 )
 from captum_surv.outputs import OUTPUTS
@@ -41,6 +44,7 @@ def __dir__() -> list[str]:
 __version__ = "0.1.0"
 
 __all__ = [
+    "KINDS",
     "METHODS",
     "OUTPUTS",
     "SUPPORTED_ATTRIBUTIONS",
@@ -53,6 +57,7 @@ __all__ = [
     "datasets",
     "compute_coxtime_baseline_hazards",
     "explain",
+    "from_module",
     "from_pycox",
     "plot",
 ]

@@ -22,6 +22,11 @@ column ``k`` is one quantity evaluated at ``times[k]``. The quantity is chosen b
     probability of the selected ``event`` in that interval.
 ``"cif"``
     The cumulative incidence of the selected ``event`` (DeepHit with competing risks).
+``"hazard_rate"``
+    The instantaneous hazard rate h(t_k | x) (parametric models from
+    :func:`~captum_surv.from_module`, whose hazard has a closed form at any time).
+``"density"``
+    The event-time density f(t_k | x) = h(t_k | x) S(t_k | x) (parametric models).
 ``"log_risk"``
     The network's log-risk. CoxPH/CoxCC: ``g(x)``, constant over time; CoxTime:
     ``g(x, t_k)``.
@@ -35,6 +40,8 @@ OUTPUTS: dict[str, str] = {
     "hazard": "hazard of the interval (t_{k-1}, t_k]",
     "pmf": "probability of the event in (t_{k-1}, t_k]",
     "cif": "cumulative incidence of the selected event",
+    "hazard_rate": "instantaneous hazard rate h(t|x) (parametric models)",
+    "density": "event-time density f(t|x) (parametric models)",
     "log_risk": "network log-risk g(x) (Cox) or g(x, t) (CoxTime)",
 }
 """All output names with a one-line description."""

@@ -121,7 +121,7 @@ def resolve_times(
             f"times has dtype {raw.dtype}; pass time values (floats or a 1-D array of numbers) "
             "or an int count."
         )
-    arr = raw.astype(np.float64)
+    arr = np.ascontiguousarray(raw, dtype=np.float64)  # views may have negative strides
     if arr.ndim == 0:
         arr = arr.reshape(1)
     if arr.ndim != 1 or arr.size == 0:

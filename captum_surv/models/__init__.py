@@ -13,9 +13,18 @@ from captum_surv.models.discrete import (
     PCHazardForward,
     PMFForward,
 )
+from captum_surv.models.module import KINDS, from_module
+from captum_surv.models.parametric import (
+    ExponentialForward,
+    LogLogisticForward,
+    LogNormalForward,
+    ParametricForward,
+    WeibullForward,
+)
 from captum_surv.models.pycox import SUPPORTED_MODELS, from_pycox
 
 __all__ = [
+    "KINDS",
     "SUPPORTED_MODELS",
     "BCESurvForward",
     "CoxCCForward",
@@ -24,11 +33,17 @@ __all__ = [
     "DeepHitForward",
     "DeepHitSingleForward",
     "DiscreteForward",
+    "ExponentialForward",
+    "LogLogisticForward",
+    "LogNormalForward",
     "LogisticHazardForward",
     "MTLRForward",
     "PCHazardForward",
     "PMFForward",
+    "ParametricForward",
     "SurvivalForward",
+    "WeibullForward",
     "compute_coxtime_baseline_hazards",
+    "from_module",
     "from_pycox",
 ]

@@ -321,6 +321,20 @@ class SurvivalForward(nn.Module):
         return tuple(tensors)
 
     # ----------------------------------------------------------------- helpers
+    def check_network_output(self, raw: torch.Tensor, expected: tuple[int, ...]) -> None:
+        """Raise a ValueError if the network's per-instance output shape is not ``expected``.
+
+        Args:
+            raw: The network's output, batch first.
+            expected: The per-instance shape the family needs, e.g. ``(n_cuts,)``.
+        """
+        if tuple(raw.shape[1:]) != tuple(expected):
+            raise ValueError(
+                f"The {self.model_name} network returns per-instance shape "
+                f"{tuple(raw.shape[1:])}, but {list(expected)} is needed here (e.g. one "
+                "column per cut). Check the last layer's width against the time grid."
+            )
+
     def _run_net(self, net: Any, *inputs: torch.Tensor) -> torch.Tensor:
         try:
             return net(*inputs)

@@ -61,7 +61,15 @@ class CoxForward(SurvivalForward):
     def log_risk(self, *inputs: torch.Tensor) -> torch.Tensor:
         """The network's log-risk ``g(x)``, shape ``[batch]``."""
         net, checked = self._prepare(inputs)
-        out = self._run_net(net, *checked)
+        return self.log_risk_from_network(self._run_net(net, *checked))
+
+    def log_risk_from_network(self, out: torch.Tensor) -> torch.Tensor:
+        """The network's output ``[batch]`` or ``[batch, 1]`` as log-risks ``[batch]``."""
+        if out.dim() == 0 or out[0].numel() != 1:
+            raise ValueError(
+                f"A {self.model_name} network must return one log-risk per instance ([batch] "
+                f"or [batch, 1]), got shape {tuple(out.shape)}."
+            )
         return out.reshape(out.shape[0])
 
     def output_from_log_risk(self, g: torch.Tensor) -> torch.Tensor:
@@ -79,7 +87,7 @@ class CoxForward(SurvivalForward):
 
     def _compute(self, net: nn.Module, inputs: tuple[torch.Tensor, ...]) -> torch.Tensor:
         out = self._run_net(net, *inputs)
-        return self.output_from_log_risk(out.reshape(out.shape[0]))
+        return self.output_from_log_risk(self.log_risk_from_network(out))
 
 
 class CoxCCForward(CoxForward):

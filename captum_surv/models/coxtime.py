@@ -216,29 +216,7 @@ def compute_coxtime_baseline_hazards(
     dtype = next(net.parameters()).dtype  # float64 data runs in the network's precision
     tensors = [torch.as_tensor(np.array(a, copy=True), device=device) for a in arrays]
     tensors = [t.to(dtype) if t.is_floating_point() else t for t in tensors]
-    at_risk = np.zeros(len(event_times))
-    n_rows = len(durations)
-    blocks = []
-    start = 0
-    while start < len(event_times):
-        rows_needed = n_rows - first_pos[start]
-        size = max(1, batch_size // max(rows_needed, 1))
-        blocks.append((start, min(start + size, len(event_times))))
-        start = blocks[-1][1]
-    with torch.no_grad():
-        for lo, hi in tqdm(blocks, disable=not show_progress, desc="baseline hazards"):
-            offset = int(first_pos[lo])
-            sub = [t[offset:] for t in tensors]
-            n_sub, n_t = sub[0].shape[0], hi - lo
-            times = torch.as_tensor(event_times[lo:hi], dtype=torch.float32, device=device)
-            rows = [x.repeat(n_t, *([1] * (x.dim() - 1))) for x in sub]  # time-major rows
-            t_col = times.repeat_interleave(n_sub).reshape(-1, 1)
-            expg = torch.exp(net(*rows, t_col).reshape(n_t, n_sub)).double()
-            mask = (
-                torch.arange(offset, n_rows, device=device)[None, :]
-                >= torch.as_tensor(first_pos[lo:hi], device=device)[:, None]
-            )
-            at_risk[lo:hi] = (expg * mask).sum(dim=1).cpu().numpy()
+    at_risk = risk_set_sums(net, tensors, event_times, first_pos, batch_size, show_progress)
     frame = pd.DataFrame({"duration": durations, "event": events})
     frame = frame[frame["duration"] <= limit]
     counts = frame.groupby("duration")["event"].sum()
@@ -250,3 +228,54 @@ def compute_coxtime_baseline_hazards(
     if set_hazards:
         model.compute_baseline_cumulative_hazards(set_hazards=True, baseline_hazards_=hazards)
     return hazards
+
+
+def risk_set_sums(
+    net: nn.Module,
+    inputs: list[torch.Tensor],
+    event_times: np.ndarray,
+    first_pos: np.ndarray,
+    batch_size: int = 262_144,
+    show_progress: bool = False,
+) -> np.ndarray:
+    """``sum_{i >= first_pos[j]} exp(g(x_i, t_j))`` for each event time ``t_j`` (float64).
+
+    The Breslow denominator of a time-dependent relative-risk model: ``inputs`` are sorted
+    by duration, so the risk set of ``t_j`` is every row from ``first_pos[j]`` on.
+    Instances x event times are evaluated in blocks of at most ``batch_size`` rows.
+
+    Args:
+        net: The (frozen) network ``net(*x, t)``.
+        inputs: The network's input tensors, rows sorted by duration.
+        event_times: The unique event times, increasing, in the network's time units.
+        first_pos: Row of the first instance at risk at each event time.
+        batch_size: Maximum rows per network call (bounds memory).
+        show_progress: Show a tqdm progress bar.
+    """
+    param = next(iter(net.parameters()), None)
+    device = inputs[0].device if param is None else param.device
+    time_dtype = torch.float32 if param is None else param.dtype
+    at_risk = np.zeros(len(event_times))
+    n_rows = inputs[0].shape[0]
+    blocks = []
+    start = 0
+    while start < len(event_times):
+        rows_needed = n_rows - first_pos[start]
+        size = max(1, batch_size // max(rows_needed, 1))
+        blocks.append((start, min(start + size, len(event_times))))
+        start = blocks[-1][1]
+    with torch.no_grad():
+        for lo, hi in tqdm(blocks, disable=not show_progress, desc="baseline hazards"):
+            offset = int(first_pos[lo])
+            sub = [t[offset:] for t in inputs]
+            n_sub, n_t = sub[0].shape[0], hi - lo
+            times = torch.as_tensor(event_times[lo:hi], dtype=time_dtype, device=device)
+            rows = [x.repeat(n_t, *([1] * (x.dim() - 1))) for x in sub]  # time-major rows
+            t_col = times.repeat_interleave(n_sub).reshape(-1, 1)
+            expg = torch.exp(net(*rows, t_col).reshape(n_t, n_sub).double())
+            mask = (
+                torch.arange(offset, n_rows, device=device)[None, :]
+                >= torch.as_tensor(first_pos[lo:hi], device=device)[:, None]
+            )
+            at_risk[lo:hi] = (expg * mask).sum(dim=1).cpu().numpy()
+    return at_risk

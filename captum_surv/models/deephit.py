@@ -63,6 +63,8 @@ class DeepHitForward(SurvivalForward):
         ``1 - sum_r CIF_r`` would cancel digits when survival is small (in float32 the
         cumulative hazard would be inf below about 1e-7).
         """
+        if "raw_shape" in self._family:
+            self.check_network_output(phi, self._family["raw_shape"])
         batch, n_risks, n_cuts = phi.shape
         if n_cuts != len(self._native_times):
             raise ValueError(

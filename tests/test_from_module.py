@@ -1,0 +1,475 @@
+"""from_module: plain torch networks of every kind against independent references.
+
+References: scikit-survival's Breslow estimator, pycox's own predictions and baselines on
+the same network, torchsurv's Weibull and Cox functions, scipy.stats distributions, and
+hand-written loops. All in float64 (tolerance 1e-6 unless stated).
+"""
+
+from __future__ import annotations
+
+import copy
+
+import numpy as np
+import pytest
+import torch
+from captum.attr import IntegratedGradients
+from pycox import models as pm
+from scipy import stats
+from torch import nn
+from torchsurv.loss import cox as torchsurv_cox
+from torchsurv.loss import weibull
+
+import captum_surv
+
+TOL = 1e-6
+N, P = 60, 3
+
+
+def tiny(out_features: int, seed: int = 0, in_features: int = P) -> nn.Module:
+    torch.manual_seed(seed)
+    return nn.Sequential(nn.Linear(in_features, 6), nn.Tanh(), nn.Linear(6, out_features)).double()
+
+
+class Competing(nn.Module):
+    def __init__(self, n_risks: int, n_cuts: int, seed: int = 0):
+        super().__init__()
+        self.shape = (n_risks, n_cuts)
+        self.mlp = tiny(n_risks * n_cuts, seed)
+
+    def forward(self, x):
+        return self.mlp(x).view(x.shape[0], *self.shape)
+
+
+class TimeNet(nn.Module):
+    """g(x, t): an interaction of x with the (scaled) time input."""
+
+    def __init__(self, seed: int = 0):
+        super().__init__()
+        self.mlp = tiny(1, seed, in_features=P + 1)
+
+    def forward(self, x, t):
+        return self.mlp(torch.cat([x, t], dim=1))
+
+
+@pytest.fixture(scope="module")
+def data():
+    rng = np.random.default_rng(3)
+    x = torch.as_tensor(rng.normal(size=(N, P)))
+    durations = np.round(rng.exponential(2.0, size=N), 1) + 0.1  # rounded: tied times
+    events = (rng.uniform(size=N) < 0.7).astype(np.float64)
+    return x, durations, events
+
+
+@pytest.fixture(scope="module")
+def x_test():
+    return torch.as_tensor(np.random.default_rng(5).normal(size=(5, P)))
+
+
+def evaluate(fwd, x):
+    with torch.no_grad():
+        return fwd(x).numpy()
+
+
+def net_out(net, *x):
+    with torch.no_grad():
+        return net(*x).numpy()
+
+
+# --------------------------------------------------------------------------- Cox
+def test_cox_breslow_matches_scikit_survival(data, x_test):
+    from sksurv.linear_model.coxph import BreslowEstimator
+
+    x, d, e = data
+    net = tiny(1)
+    g = net_out(net, x).ravel()
+    ref = BreslowEstimator().fit(g, e.astype(bool), d)
+    fwd = captum_surv.from_module(net, "cox", data=data, output="cumhazard")
+    times = fwd.times.numpy()
+    np.testing.assert_allclose(times, np.unique(d[e == 1]))
+    g_test = net_out(net, x_test).ravel()
+    h0 = ref.cum_baseline_hazard_(times)
+    expected = h0[None, :] * np.exp(g_test)[:, None]
+    np.testing.assert_allclose(evaluate(fwd, x_test), expected, rtol=TOL, atol=TOL)
+    surv = evaluate(fwd.with_output("survival"), x_test)
+    np.testing.assert_allclose(surv, np.exp(-expected), atol=TOL)
+    # a grid between the jumps: step lookup of scikit-survival's step function (which
+    # extends its first value to t = 0, so the grid starts at the first event time)
+    grid = np.linspace(times[0], d.max(), 17)
+    got = evaluate(fwd.with_times(grid), x_test)
+    np.testing.assert_allclose(
+        got, ref.cum_baseline_hazard_(grid) * np.exp(g_test)[:, None], rtol=TOL, atol=TOL
+    )
+    hazard = evaluate(fwd.with_output("hazard"), x_test)
+    np.testing.assert_allclose(hazard, np.diff(expected, prepend=0.0, axis=1), atol=TOL)
+    log_risk = evaluate(fwd.with_output("log_risk"), x_test)
+    np.testing.assert_allclose(log_risk, np.repeat(g_test[:, None], len(times), 1), atol=TOL)
+
+
+def test_cox_breslow_matches_pycox_and_torchsurv(data, x_test):
+    x, d, e = data
+    net = tiny(1, seed=1)
+    model = pm.CoxPH(copy.deepcopy(net))
+    model.compute_baseline_hazards(x.numpy(), (d, e))
+    expected = model.predict_surv_df(x_test.numpy())  # index: every unique duration
+    fwd = captum_surv.from_module(net, "cox", data=data, times=expected.index.to_numpy())
+    np.testing.assert_allclose(evaluate(fwd, x_test), expected.to_numpy().T, atol=TOL)
+
+    g = net(x).detach().reshape(-1)
+    base = torchsurv_cox.baseline_survival_function(g, torch.as_tensor(e == 1), torch.as_tensor(d))
+    # torchsurv reads S(t-) at a jump time t; between jump times both conventions agree
+    unique = np.unique(d)
+    t = torch.as_tensor((unique[:-1] + unique[1:]) / 2)
+    ts = torchsurv_cox.survival_function_cox(base, net(x_test).detach().reshape(-1), t)
+    np.testing.assert_allclose(evaluate(fwd.with_times(t), x_test), ts.numpy(), atol=TOL)
+
+
+def test_cox_given_baseline_reproduces_pycox(data, x_test):
+    x, d, e = data
+    net = tiny(1, seed=2)
+    model = pm.CoxPH(copy.deepcopy(net))
+    model.compute_baseline_hazards(x.numpy(), (d, e))
+    base = model.baseline_hazards_
+    fwd = captum_surv.from_module(
+        net, "cox", baseline=(base.index.to_numpy(), base.to_numpy()), times=base.index
+    )
+    expected = model.predict_surv_df(x_test.numpy()).to_numpy().T
+    np.testing.assert_allclose(evaluate(fwd, x_test), expected, atol=TOL)
+
+
+# --------------------------------------------------------------------------- CoxTime
+def _coxtime_reference(net, x, d, e, scale, x_new, grid):
+    """Hand-written Breslow for g(x, t) and H(t|x) = sum_{t_j <= t} h0_j exp(g(x, t_j))."""
+    event_times = np.unique(d[e == 1])
+    h0 = []
+    for t in event_times:
+        at_risk = x[torch.as_tensor(d >= t)]
+        s = torch.full((at_risk.shape[0], 1), scale(np.array([t]))[0], dtype=torch.float64)
+        h0.append((e[d == t] == 1).sum() / np.exp(net_out(net, at_risk, s)).sum())
+    h0 = np.array(h0)
+    out = np.zeros((x_new.shape[0], len(grid)))
+    for i in range(x_new.shape[0]):
+        xi = x_new[i : i + 1].repeat(len(event_times), 1)
+        s = torch.as_tensor(scale(event_times)).reshape(-1, 1)
+        increments = h0 * np.exp(net_out(net, xi, s).ravel())
+        for k, t in enumerate(grid):
+            out[i, k] = increments[event_times <= t].sum()
+    return out
+
+
+def test_coxtime_breslow_matches_hand_formula(data, x_test):
+    x, d, e = data
+    net = TimeNet()
+    scale = lambda t: (np.asarray(t) - 1.5) / 2.0  # noqa: E731
+    fwd = captum_surv.from_module(
+        net, "coxtime", data=data, time_transform=scale, output="cumhazard"
+    )
+    grid = np.linspace(0.05, d.max(), 13)
+    expected = _coxtime_reference(net, x, d, e, scale, x_test, grid)
+    np.testing.assert_allclose(evaluate(fwd.with_times(grid), x_test), expected, rtol=TOL, atol=TOL)
+    surv = evaluate(fwd.with_times(grid).with_output("survival"), x_test)
+    np.testing.assert_allclose(surv, np.exp(-expected), atol=TOL)
+
+
+def test_coxtime_accepts_pycox_label_transform(data, x_test):
+    x, d, e = data
+    labtrans = pm.CoxTime.label_transform()
+    labtrans.fit(d, e)
+    net = TimeNet(seed=4)
+    fwd = captum_surv.from_module(net, "coxtime", data=data, time_transform=labtrans)
+    scale = lambda t: labtrans.transform(np.asarray(t), np.zeros(len(t)))[0]  # noqa: E731
+    grid = fwd.times.numpy()
+    expected = _coxtime_reference(net, x, d, e, scale, x_test, grid)
+    np.testing.assert_allclose(evaluate(fwd, x_test), np.exp(-expected), atol=TOL)
+
+
+# --------------------------------------------------------------------------- discrete
+CUTS = np.array([0.0, 0.5, 1.0, 2.0, 3.5, 6.0])
+
+
+@pytest.mark.parametrize("kind", ["discrete_hazard", "pmf"])
+def test_discrete_kinds_match_pycox(kind, x_test):
+    net = tiny(len(CUTS), seed=5)
+    cls = pm.LogisticHazard if kind == "discrete_hazard" else pm.PMF
+    model = cls(copy.deepcopy(net), duration_index=CUTS)
+    x = x_test.numpy()
+    fwd = captum_surv.from_module(net, kind, cuts=CUTS)
+    np.testing.assert_allclose(evaluate(fwd, x_test), model.predict_surv(x), atol=TOL)
+    pmf = -np.diff(model.predict_surv(x), prepend=1.0, axis=1)  # LogisticHazard: no predict_pmf
+    np.testing.assert_allclose(evaluate(fwd.with_output("pmf"), x_test), pmf, atol=TOL)
+    if kind == "discrete_hazard":
+        hazard = 1 / (1 + np.exp(-net_out(net, x_test)))  # pycox has no predict_hazard here
+        np.testing.assert_allclose(evaluate(fwd.with_output("hazard"), x_test), hazard, atol=TOL)
+    # between the cuts: pycox's constant-density interpolation
+    grid = np.linspace(0.0, CUTS[-1], 23)
+    expected = model.interpolate(10).predict_surv_df(x)
+    on_grid = np.array(
+        [[np.interp(t, expected.index, expected[c]) for t in grid] for c in expected]
+    )
+    np.testing.assert_allclose(evaluate(fwd.with_times(grid), x_test), on_grid, atol=TOL)
+
+
+@pytest.mark.parametrize("event", [0, 1])
+def test_competing_pmf_matches_pycox_deephit(event, x_test):
+    net = Competing(2, len(CUTS), seed=6)
+    model = pm.DeepHit(copy.deepcopy(net), duration_index=CUTS)
+    x = x_test.numpy()
+    fwd = captum_surv.from_module(net, "competing_pmf", cuts=CUTS, n_risks=2)
+    np.testing.assert_allclose(evaluate(fwd, x_test), model.predict_surv(x).T, atol=TOL)
+    cif = captum_surv.from_module(
+        net, "competing_pmf", cuts=CUTS, output="cif", event=event, n_risks=2
+    )
+    np.testing.assert_allclose(evaluate(cif, x_test), model.predict_cif(x)[event].T, atol=TOL)
+
+
+# --------------------------------------------------------------------------- parametric
+def _scipy(kind, params):
+    """Frozen scipy distributions per instance for the documented conventions."""
+    a = params[:, 0]
+    b = params[:, 1] if params.shape[1] > 1 else None
+    if kind == "weibull":
+        return stats.weibull_min(c=np.exp(b)[:, None], scale=np.exp(a)[:, None])
+    if kind == "exponential":
+        return stats.expon(scale=np.exp(a)[:, None])
+    if kind == "lognormal":
+        return stats.lognorm(s=np.exp(b)[:, None], scale=np.exp(a)[:, None])
+    return stats.fisk(c=np.exp(b)[:, None], scale=np.exp(a)[:, None])
+
+
+PARAMETRIC = {"weibull": 2, "exponential": 1, "lognormal": 2, "loglogistic": 2}
+
+
+@pytest.mark.parametrize("kind", list(PARAMETRIC))
+def test_parametric_kinds_match_scipy(kind, x_test):
+    net = tiny(PARAMETRIC[kind], seed=7)
+    grid = np.array([0.05, 0.3, 1.0, 2.2, 4.0, 9.0])
+    dist = _scipy(kind, net_out(net, x_test))
+    sf = dist.sf(grid[None, :])
+    cumhazard = -dist.logsf(grid[None, :])
+    expected = {
+        "survival": sf,
+        "cumhazard": cumhazard,
+        "hazard_rate": dist.pdf(grid[None, :]) / sf,
+        "density": dist.pdf(grid[None, :]),
+        "hazard": np.diff(cumhazard, prepend=0.0, axis=1),
+        "pmf": -np.diff(sf, prepend=1.0, axis=1),
+    }
+    for output, ref in expected.items():
+        fwd = captum_surv.from_module(net, kind, times=grid, output=output)
+        np.testing.assert_allclose(evaluate(fwd, x_test), ref, rtol=TOL, atol=TOL, err_msg=output)
+
+
+def test_weibull_matches_torchsurv_convention(x_test):
+    grid = torch.tensor([0.2, 1.0, 3.0, 7.5], dtype=torch.float64)
+    for width in (2, 1):  # one column: log shape 0 (torchsurv imputes it)
+        net = tiny(width, seed=8)
+        log_params = net(x_test).detach()
+        fwd = captum_surv.from_module(net, "weibull", times=grid)
+        np.testing.assert_allclose(
+            evaluate(fwd, x_test),
+            weibull.survival_function_weibull(log_params, grid).numpy(),
+            atol=TOL,
+        )
+        rate = captum_surv.from_module(net, "weibull", times=grid, output="hazard_rate")
+        np.testing.assert_allclose(
+            np.log(evaluate(rate, x_test)),
+            weibull.log_hazard(log_params, grid).numpy(),
+            atol=TOL,
+        )
+
+
+def test_parametric_grid_from_data(data):
+    x, d, e = data
+    fwd = captum_surv.from_module(tiny(2), "lognormal", data=data)
+    np.testing.assert_allclose(fwd.times.numpy(), np.unique(d[e == 1]))
+    assert captum_surv.from_module(tiny(2), "lognormal", data=data, times=4).n_times == 4
+
+
+# --------------------------------------------------------------------------- gradients
+def _all_forwards(data):
+    scale = lambda t: np.asarray(t) / 3.0  # noqa: E731
+    grid = [0.3, 1.0, 2.5]
+    yield "cox", captum_surv.from_module(tiny(1), "cox", data=data, times=grid)
+    yield (
+        "coxtime",
+        captum_surv.from_module(TimeNet(), "coxtime", data=data, time_transform=scale, times=grid),
+    )
+    yield "discrete_hazard", captum_surv.from_module(tiny(len(CUTS)), "discrete_hazard", cuts=CUTS)
+    yield "pmf", captum_surv.from_module(tiny(len(CUTS)), "pmf", cuts=CUTS, output="hazard")
+    yield (
+        "competing_pmf",
+        captum_surv.from_module(
+            Competing(2, len(CUTS)), "competing_pmf", cuts=CUTS, n_risks=2, output="cif", event=1
+        ),
+    )
+    for kind, width in PARAMETRIC.items():
+        for output in ("survival", "hazard_rate", "density"):
+            yield (
+                f"{kind}-{output}",
+                captum_surv.from_module(tiny(width), kind, times=grid, output=output),
+            )
+
+
+def test_gradients_match_finite_differences(data, x_test):
+    for name, fwd in _all_forwards(data):
+        x = x_test[:3].clone().requires_grad_(True)
+        assert torch.autograd.gradcheck(fwd, (x,), eps=1e-6, atol=1e-6), name
+
+
+def test_captum_drop_in_completeness(data, x_test):
+    for name, fwd in _all_forwards(data):
+        k = fwd.n_times - 1
+        ig = IntegratedGradients(fwd)
+        base = torch.zeros_like(x_test)
+        attr, delta = ig.attribute(
+            x_test, base, target=k, n_steps=64, return_convergence_delta=True
+        )
+        gap = evaluate(fwd, x_test)[:, k] - evaluate(fwd, base)[:, k]
+        np.testing.assert_allclose(attr.sum(1).detach().numpy(), gap, atol=1e-4, err_msg=name)
+
+
+# --------------------------------------------------------------------------- errors
+def test_unknown_kind_lists_the_kinds():
+    with pytest.raises(ValueError, match="Unknown kind 'deepsurv'") as err:
+        captum_surv.from_module(tiny(1), "deepsurv")
+    for kind in captum_surv.KINDS:
+        assert repr(kind) in str(err.value)
+
+
+def test_not_a_module():
+    with pytest.raises(TypeError, match="torch.nn.Module"):
+        captum_surv.from_module(lambda x: x, "cox")
+
+
+@pytest.mark.parametrize("kind", ["cox", "coxtime"])
+def test_missing_baseline(kind):
+    net = TimeNet() if kind == "coxtime" else tiny(1)
+    with pytest.raises(ValueError, match="needs a baseline hazard"):
+        captum_surv.from_module(net, kind)
+
+
+def test_missing_cuts_and_times():
+    with pytest.raises(ValueError, match="needs cuts"):
+        captum_surv.from_module(tiny(4), "pmf")
+    with pytest.raises(ValueError, match="pass times="):
+        captum_surv.from_module(tiny(2), "weibull")
+
+
+def test_wrong_input_width(data):
+    fwd = captum_surv.from_module(tiny(1), "cox", data=data)
+    with pytest.raises(ValueError, match="per-instance shape"):
+        fwd(torch.zeros(2, P + 1, dtype=torch.float64))
+    no_data = captum_surv.from_module(tiny(2), "weibull", times=[1.0])
+    with pytest.raises(ValueError, match="do not fit"):
+        no_data(torch.zeros(2, P + 1, dtype=torch.float64))
+
+
+def test_wrong_output_width(data, x_test):
+    with pytest.raises(ValueError, match=r"\[batch, 2\] or \[batch, 1\]"):
+        captum_surv.from_module(tiny(3), "weibull", times=[1.0])(x_test)
+    with pytest.raises(ValueError, match=r"\[batch, 2\]"):
+        captum_surv.from_module(tiny(1), "lognormal", times=[1.0])(x_test)
+    with pytest.raises(ValueError, match="one log-risk per instance"):
+        captum_surv.from_module(tiny(2), "cox", data=data)
+    with pytest.raises(ValueError, match="per-instance shape"):
+        captum_surv.from_module(tiny(len(CUTS) + 1), "discrete_hazard", cuts=CUTS)(x_test)
+    with pytest.raises(ValueError, match="per-instance shape"):
+        captum_surv.from_module(Competing(2, len(CUTS)), "competing_pmf", cuts=CUTS, n_risks=3)(
+            x_test
+        )
+
+
+def test_times_outside_range(data):
+    with pytest.raises(ValueError, match="past the last time"):
+        captum_surv.from_module(tiny(1), "cox", data=data, times=[1.0, data[1].max() + 1])
+    with pytest.raises(ValueError, match="past the last time"):
+        captum_surv.from_module(tiny(len(CUTS)), "pmf", cuts=CUTS, times=[1.0, 7.0])
+    with pytest.raises(ValueError, match="not positive"):
+        captum_surv.from_module(tiny(2), "weibull", times=[0.0, 1.0])
+
+
+def test_nan_inputs_weights_and_data(data):
+    x, d, e = data
+    fwd = captum_surv.from_module(tiny(2), "weibull", times=[1.0])
+    with pytest.raises(ValueError, match="NaN"):
+        fwd(torch.full((2, P), float("nan"), dtype=torch.float64))
+    broken = tiny(1)
+    with torch.no_grad():
+        broken[0].weight[0, 0] = float("nan")
+    with pytest.raises(ValueError, match="NaN or inf weights"):
+        captum_surv.from_module(broken, "cox", data=data)
+    bad_x = x.clone()
+    bad_x[0, 0] = float("nan")
+    with pytest.raises(ValueError, match="NaN"):
+        captum_surv.from_module(tiny(1), "cox", data=(bad_x, d, e))
+    with pytest.raises(ValueError, match="no events"):
+        captum_surv.from_module(tiny(1), "cox", data=(x, d, np.zeros_like(e)))
+    with pytest.raises(ValueError, match="same number of rows"):
+        captum_surv.from_module(tiny(1), "cox", data=(x, d[:-1], e[:-1]))
+
+
+def test_bad_baseline_and_options(data):
+    with pytest.raises(ValueError, match="strictly increasing"):
+        captum_surv.from_module(tiny(1), "cox", baseline=([2.0, 1.0], [0.1, 0.1]))
+    with pytest.raises(ValueError, match="pair"):
+        captum_surv.from_module(tiny(1), "cox", baseline=[0.1, 0.2, 0.3])
+    with pytest.raises(ValueError, match="cuts are for the discrete kinds"):
+        captum_surv.from_module(tiny(2), "weibull", times=[1.0], cuts=CUTS)
+    with pytest.raises(ValueError, match="event="):
+        captum_surv.from_module(tiny(2), "weibull", times=[1.0], event=1)
+    with pytest.raises(ValueError, match="not defined for CoxPH"):
+        captum_surv.from_module(tiny(1), "cox", data=data, output="density")
+    with pytest.raises(ValueError, match="n_risks"):
+        captum_surv.from_module(Competing(2, len(CUTS)), "competing_pmf", cuts=CUTS)
+
+
+# --------------------------------------------------------------------------- safety
+class Noisy(nn.Module):
+    """BatchNorm and Dropout: train and eval mode differ."""
+
+    def __init__(self, out_features):
+        super().__init__()
+        torch.manual_seed(9)
+        self.body = nn.Sequential(
+            nn.Linear(P, 8),
+            nn.BatchNorm1d(8),
+            nn.ReLU(),
+            nn.Dropout(0.3),
+            nn.Linear(8, out_features),
+        ).double()
+
+    def forward(self, x):
+        return self.body(x)
+
+
+def _snapshot(net):
+    return (
+        {k: v.clone() for k, v in net.state_dict().items()},
+        {n: m.training for n, m in net.named_modules()},
+        {n: p.requires_grad for n, p in net.named_parameters()},
+    )
+
+
+@pytest.mark.parametrize("kind", ["cox", "weibull", "pmf"])
+def test_user_network_is_never_changed(kind, data, x_test):
+    width = {"cox": 1, "weibull": 2, "pmf": len(CUTS)}[kind]
+    net = Noisy(width)
+    net.body(data[0])  # update the running statistics once (train mode)
+    net.train()
+    net.body[0].weight.requires_grad_(False)
+    before = _snapshot(net)
+    options = {"cox": {"data": data}, "weibull": {"times": [0.5, 2.0]}, "pmf": {"cuts": CUTS}}
+    fwd = captum_surv.from_module(net, kind, **options[kind])
+    out = evaluate(fwd, x_test)
+    IntegratedGradients(fwd).attribute(x_test, target=1, n_steps=8)
+    captum_surv.explain(fwd, x_test, "gradshap", baselines=data[0][:10], seed=0)
+    after = _snapshot(net)
+    for k, v in before[0].items():
+        assert torch.equal(after[0][k], v), k
+    assert after[1:] == before[1:]
+    # eval-mode predictions, not affected by later training of the user's network
+    eval_copy = copy.deepcopy(net).eval()
+    expected = captum_surv.from_module(eval_copy, kind, **options[kind])
+    np.testing.assert_allclose(out, evaluate(expected, x_test), atol=1e-12)
+    with torch.no_grad():
+        net.body[4].weight.add_(1.0)
+    np.testing.assert_allclose(evaluate(fwd, x_test), out, atol=0)
