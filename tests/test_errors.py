@@ -221,7 +221,9 @@ def test_bad_time_values(name, times):
 
 @pytest.mark.parametrize("n", [0, -3, 10_000])
 def test_bad_integer_times(n):
-    with pytest.raises(ValueError, match=rf"times={n}: an integer count takes between 1 and 10 points "):
+    with pytest.raises(
+        ValueError, match=rf"times={n}: an integer count takes between 1 and 10 points "
+    ):
         make(get_case("MTLR"), times=n)
 
 

@@ -1,20 +1,28 @@
-"""Jacobians of all time points at once, by the cheapest exact route per model family.
+"""Jacobians of all time points at once, by the cheapest exact route per kind of forward.
 
 ``output_jacobian(forward, inputs)`` returns ``d forward(inputs)[n, k] / d inputs[n]`` for
 every row ``n`` and time ``k``, shaped ``[N, T, *S]`` per input tensor. Rows are
 independent (the network is in eval mode), which every route below relies on.
 
-* Proportional hazards (CoxPH, CoxCC): the input enters only through the scalar
-  ``g(x)``: one backward pass of ``g`` serves every time point, times ``d out / d g``.
-* Discrete-time heads (LogisticHazard, PMF, ..., DeepHit) and any other forward: the
-  Jacobian of the whole map (network and survival transform) costs one forward-mode pass
-  per input feature or one batched reverse-mode pass per output column, whichever is
+The route depends on what the forward *is*, read from the public family protocol of
+:class:`~captum_surv.SurvivalForward` (``structure``, ``network_rank``,
+``output_from_network``, ``network_times``, ``jacobian_from_network``), never from its
+class:
+
+* ``"head"`` with a small ``network_rank`` k (proportional hazards: the log-risk, k = 1;
+  parametric families: the k distribution parameters): every time point depends on the
+  input only through k network outputs, so ``J = (d out / d raw) (d raw / d x)`` costs k
+  backward passes of the network, plus k forward-mode passes of the cheap transform.
+* Other ``"head"`` forwards (discrete-time heads, DeepHit) and any ``"network"`` forward:
+  the Jacobian of the whole map (network and survival transform) costs one forward-mode
+  pass per input feature or one batched reverse-mode pass per output column, whichever is
   fewer; each pass processes all rows at once. Networks with layers that have no
   forward-mode derivative (e.g. ``nn.MultiheadAttention``'s fused path, float32 ``nn.LSTM``
   on CPU) fall back to batched reverse mode, and where reverse mode cannot be batched
   either, to one reverse pass per output column: the numbers are the same.
-* CoxTime: ``g(x, t_j)`` at each jump time is one stacked row; one backward of the sum
-  gives every row's gradient, then the chain rule through the cumulative hazard.
+* ``"time_input"`` (CoxTime): ``g(x, s_j)`` at each network time is one stacked row; one
+  backward of the sum gives every row's gradient, then the family's chain rule
+  (``jacobian_from_network``).
 
 Integer inputs (e.g. category codes fed to ``nn.Embedding``) are not differentiable: they
 are held fixed, and their Jacobian is a zeros tensor in the floating dtype of the outputs.
@@ -30,10 +38,6 @@ import torch
 from torch import nn
 
 from captum_surv.models.base import SurvivalForward
-from captum_surv.models.cox import CoxForward
-from captum_surv.models.coxtime import CoxTimeForward
-from captum_surv.models.deephit import DeepHitForward
-from captum_surv.models.discrete import DiscreteForward
 
 Inputs = tuple[torch.Tensor, ...]
 
@@ -49,15 +53,29 @@ def output_jacobian(forward: SurvivalForward, inputs: Inputs) -> tuple[Inputs, t
         ``(jacobians, outputs)``: a tuple of ``[N, T, *S_i]`` tensors and the forward's
         outputs ``[N, T]`` (detached).
     """
-    if isinstance(forward, CoxForward):
-        return _proportional_hazards(forward, inputs)
-    net, inputs = forward._prepare(inputs)
-    if isinstance(forward, CoxTimeForward):
-        return _coxtime(forward, net, inputs)
-    if isinstance(forward, (DiscreteForward, DeepHitForward)):
-        head = forward.output_from_raw
-        return _full_jacobian(lambda *xs: head(forward._run_net(net, *xs)), inputs, key=net)
+    if is_low_rank(forward, inputs):
+        time_factors, features, outputs = low_rank_factors(forward, inputs)
+        return _low_rank_product(time_factors, features), outputs
+    net, inputs = forward.prepare_inputs(*inputs)
+    if forward.structure == "time_input":
+        return _time_input(forward, net, inputs)
+    if forward.structure == "head":
+        head = forward.output_from_network
+        return _full_jacobian(lambda *xs: head(forward.run_network(net, *xs)), inputs, key=net)
     return _full_jacobian(forward, inputs, key=forward)
+
+
+def is_low_rank(forward: SurvivalForward, inputs: Inputs) -> bool:
+    """Whether the low-rank route (``network_rank`` backward passes) is the cheapest.
+
+    It is for a ``"head"`` forward whose ``network_rank`` k is at most the number of input
+    features and of time points (the full route costs the fewer of those two).
+    """
+    rank = forward.network_rank if forward.structure == "head" else None
+    if rank is None:
+        return False
+    n_features = sum(x[0].numel() for x in inputs if x.is_floating_point())
+    return rank <= min(n_features, forward.n_times)
 
 
 def _leaf(inputs: Inputs) -> Inputs:
@@ -74,41 +92,65 @@ def _zeros_jacobian(x: torch.Tensor, n_out: int, dtype: torch.dtype) -> torch.Te
     return torch.zeros((x.shape[0], n_out, *x.shape[1:]), dtype=dtype, device=x.device)
 
 
-def proportional_hazards_factors(
-    forward: CoxForward, inputs: Inputs
+def low_rank_factors(
+    forward: SurvivalForward, inputs: Inputs
 ) -> tuple[torch.Tensor, Inputs, torch.Tensor]:
-    """The rank-one structure of a proportional-hazards Jacobian.
+    """The low-rank structure of a ``"head"`` forward's Jacobian.
 
-    ``J[n, k, ...] = time_factor[n, k] * feature_factor[n, ...]`` with
-    ``time_factor = d out / d g`` and ``feature_factor = d g / d x``: one backward pass of
-    ``g`` serves every time point.
+    ``J[n, t, ...] = sum_k time_factors[n, t, k] * feature_factors[n, k, ...]`` with
+    ``time_factors = d out / d raw`` (the transform's Jacobian, by one forward-mode pass
+    per network output) and ``feature_factors = d raw / d x`` (one backward pass of the
+    network per network output, for all rows at once).
+
+    Args:
+        forward: A ``"head"`` survival forward (e.g. proportional hazards, parametric).
+        inputs: Tuple of input tensors ``[N, *S_i]``.
 
     Returns:
-        ``(time_factor [N, T], feature_factors (tuple of [N, *S]), outputs [N, T])``.
+        ``(time_factors [N, T, K], feature_factors (tuple of [N, K, *S_i]),
+        outputs [N, T])``, K the number of network outputs per row. Integer inputs are
+        held fixed: their feature factors are zeros.
     """
-    net, inputs = forward._prepare(inputs)
+    net, inputs = forward.prepare_inputs(*inputs)
     leaves = _leaf(inputs)
     wrt = [x for x in leaves if x.requires_grad]
     with torch.enable_grad():
-        g = forward._run_net(net, *leaves).reshape(-1)
-        grads = iter(torch.autograd.grad(g.sum(), wrt) if wrt else ())
-    g = g.detach()
-    # d out[n, k] / d g[n]: the transform acts elementwise per row, so one forward-mode pass
-    outputs, d_out = torch.func.jvp(forward.output_from_log_risk, (g,), (torch.ones_like(g),))
+        raw = forward.run_network(net, *leaves)
+        flat = raw.reshape(raw.shape[0], -1)
+        n, k = flat.shape
+        columns = [
+            torch.autograd.grad(flat[:, j].sum(), wrt, retain_graph=j < k - 1) if wrt else ()
+            for j in range(k)
+        ]
+    flat = flat.detach()
+
+    def transform(values: torch.Tensor) -> torch.Tensor:
+        return forward.output_from_network(values.reshape(raw.shape))
+
+    d_out = []
+    for j in range(k):  # the transform acts on each row alone: one pass per network output
+        tangent = torch.zeros_like(flat)
+        tangent[:, j] = 1
+        outputs, d = torch.func.jvp(transform, (flat,), (tangent,))
+        d_out.append(d)
+    time_factors = torch.stack(d_out, dim=2)
+    grads = [iter(c) for c in columns]
     features = tuple(
-        next(grads) if x.requires_grad else torch.zeros(x.shape, dtype=g.dtype, device=x.device)
+        torch.stack([next(g) for g in grads], dim=1)
+        if x.requires_grad
+        else torch.zeros((n, k, *x.shape[1:]), dtype=flat.dtype, device=x.device)
         for x in leaves
     )
-    return d_out, features, outputs
+    return time_factors, features, outputs
 
 
-def _proportional_hazards(forward: CoxForward, inputs: Inputs) -> tuple[Inputs, torch.Tensor]:
-    d_out, features, outputs = proportional_hazards_factors(forward, inputs)
-    result = []
-    for dg_dx in features:
-        scale = d_out.reshape(*d_out.shape, *([1] * (dg_dx.dim() - 1)))
-        result.append(scale * dg_dx.unsqueeze(1))
-    return tuple(result), outputs
+def _low_rank_product(time_factors: torch.Tensor, features: Inputs) -> Inputs:
+    """``sum_k time_factors[n, t, k] * features[n, k, ...]`` per input, ``[N, T, *S]``."""
+    n, n_out, _ = time_factors.shape
+    return tuple(
+        torch.bmm(time_factors, f.reshape(n, f.shape[1], -1)).reshape(n, n_out, *f.shape[2:])
+        for f in features
+    )
 
 
 # Networks seen to lack a forward-mode derivative: later calls go straight to reverse mode.
@@ -233,17 +275,18 @@ def _reverse_mode(
     return tuple(g.movedim(0, 1) for g in grads)  # [N, T, *S]
 
 
-def _coxtime(
-    forward: CoxTimeForward, net: nn.Module, inputs: Inputs
+def _time_input(
+    forward: SurvivalForward, net: nn.Module, inputs: Inputs
 ) -> tuple[Inputs, torch.Tensor]:
-    scaled = forward.scaled_grid if forward.output == "log_risk" else forward.scaled_native
+    """``"time_input"`` forwards: ``d g(x, s_j) / d x`` by one backward of stacked rows."""
+    scaled = forward.network_times()
     n, n_t = inputs[0].shape[0], scaled.shape[0]
     stacked = _leaf(tuple(x.repeat_interleave(n_t, dim=0) for x in inputs))
     dtype = floating_dtype(inputs)
     t_col = scaled.to(dtype).repeat(n).reshape(-1, 1)
     wrt = [x for x in stacked if x.requires_grad]
     with torch.enable_grad():
-        g = forward._run_net(net, *stacked, t_col).reshape(-1)
+        g = forward.run_network(net, *stacked, t_col).reshape(-1)
         grads = iter(torch.autograd.grad(g.sum(), wrt) if n_t and wrt else ())
     inner = tuple(
         next(grads).reshape(n, n_t, *x.shape[1:])
@@ -251,30 +294,4 @@ def _coxtime(
         else torch.zeros((n, n_t, *x.shape[1:]), dtype=dtype, device=x.device)
         for x in stacked
     )
-    g = g.detach().reshape(n, n_t)
-    if forward.output == "log_risk":
-        return inner, g
-    # Chain rule through H(t_k) = sum_{j <= left_k} h0_j exp(g_j), without materialising
-    # the [N, T, J] Jacobian of the transform: cumulate h0_j exp(g_j) dg_j/dx over j.
-    weight = forward.baseline_hazard.to(g.dtype) * torch.exp(g)  # [N, J]
-    left = torch.as_tensor(forward._lookup.left, device=g.device)
-    outputs = forward.output_from_log_risk(g)
-    native_cumhazard = torch.cumsum(weight, dim=1)
-    cumhazard = torch.cat([weight.new_zeros((n, 1)), native_cumhazard], 1).index_select(1, left)
-    result = []
-    for d in inner:
-        flat = d.reshape(n, n_t, -1)
-        running = torch.cumsum(weight.unsqueeze(2) * flat, dim=1)
-        extended = torch.cat([running.new_zeros((n, 1, running.shape[2])), running], dim=1)
-        d_cumhazard = extended.index_select(1, left)  # [N, T, F]
-        if forward.output == "cumhazard":
-            jac = d_cumhazard
-        elif forward.output == "survival":
-            jac = -torch.exp(-cumhazard).unsqueeze(2) * d_cumhazard
-        else:  # hazard: increments of the cumulative hazard between grid times
-            previous = torch.cat(
-                [d_cumhazard.new_zeros((n, 1, flat.shape[2])), d_cumhazard[:, :-1]], 1
-            )
-            jac = d_cumhazard - previous
-        result.append(jac.reshape(n, -1, *d.shape[2:]))
-    return tuple(result), outputs
+    return forward.jacobian_from_network(g.detach().reshape(n, n_t), inner)

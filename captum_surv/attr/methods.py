@@ -30,11 +30,11 @@ from tqdm.auto import tqdm
 from captum_surv._compat import integration_nodes
 from captum_surv.attr.jacobian import (
     floating_dtype,
+    is_low_rank,
+    low_rank_factors,
     output_jacobian,
-    proportional_hazards_factors,
 )
 from captum_surv.models.base import SurvivalForward
-from captum_surv.models.cox import CoxForward
 
 Inputs = tuple[torch.Tensor, ...]
 
@@ -146,8 +146,8 @@ class _Accumulator:
             chunk = slice(start, start + step)
             rows = tuple(z[chunk] for z in points)
             w = weight[chunk]
-            if isinstance(self.forward, CoxForward):
-                self._add_rank_one(rows, owner[chunk], w, multiplier, chunk)
+            if is_low_rank(self.forward, rows):
+                self._add_low_rank(rows, owner[chunk], w, multiplier, chunk)
                 continue
             jacobians, _ = output_jacobian(self.forward, rows)
             for i, jac in enumerate(jacobians):
@@ -159,7 +159,7 @@ class _Accumulator:
                 owners, sums = _segment_sum(jac * factor.unsqueeze(1), owner[chunk])
                 self.totals[i].index_add_(0, owners, sums)
 
-    def _add_rank_one(
+    def _add_low_rank(
         self,
         rows: Inputs,
         owner: torch.Tensor,
@@ -167,24 +167,29 @@ class _Accumulator:
         multiplier: Inputs | None,
         chunk: slice,
     ) -> None:
-        """Proportional hazards: sum outer products per instance instead of full Jacobians."""
-        time_factor, features, _ = proportional_hazards_factors(self.forward, rows)
+        """Low-rank Jacobians (proportional hazards, parametric families): per instance,
+        ``sum_p a_p c_p`` with ``a_p`` ``[T, K]`` and ``c_p`` ``[K, F]`` as one matmul of
+        ``[T, P*K]`` by ``[P*K, F]``, instead of summing full ``[T, F]`` Jacobians."""
+        time_factor, features, _ = low_rank_factors(self.forward, rows)
         owners, counts = torch.unique_consecutive(owner, return_counts=True)
         segments = counts.tolist()
-        a = time_factor * weight.to(time_factor.dtype).unsqueeze(1)  # [P, T]
-        for i, dg_dx in enumerate(features):
+        n_out, k = time_factor.shape[1], time_factor.shape[2]
+        a = time_factor * weight.to(time_factor.dtype)[:, None, None]  # [P, T, K]
+        for i, d_raw in enumerate(features):
             if not self.floating[i]:  # held fixed: zero attributions
                 continue
-            c = dg_dx if multiplier is None else dg_dx * multiplier[i][chunk]
-            c = c.reshape(c.shape[0], -1)  # [P, F]
+            c = d_raw if multiplier is None else d_raw * multiplier[i][chunk].unsqueeze(1)
+            c = c.reshape(c.shape[0], k, -1)  # [P, K, F]
             if len(set(segments)) == 1:  # equal groups: one batched matmul
                 size = segments[0]
-                block = torch.bmm(
-                    a.reshape(-1, size, a.shape[1]).transpose(1, 2), c.reshape(-1, size, c.shape[1])
-                )
+                lhs = a.reshape(-1, size, n_out, k).transpose(1, 2).reshape(-1, n_out, size * k)
+                block = torch.bmm(lhs, c.reshape(-1, size * k, c.shape[2]))
             else:
                 block = torch.stack(
-                    [sa.T @ sc for sa, sc in zip(a.split(segments), c.split(segments), strict=True)]
+                    [
+                        sa.transpose(0, 1).reshape(n_out, -1) @ sc.reshape(-1, sc.shape[2])
+                        for sa, sc in zip(a.split(segments), c.split(segments), strict=True)
+                    ]
                 )
             total = self.totals[i]
             total.index_add_(0, owners, block.reshape(len(segments), *total.shape[1:]))

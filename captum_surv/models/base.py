@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import torch
@@ -172,6 +172,62 @@ class SurvivalForward(nn.Module):
                 "event selects a cause only for DeepHit with competing risks. Leave event=None."
             )
         return None
+
+    # ----------------------------------------------------------------- family protocol
+    #: What the forward is, for the Jacobian engine (:mod:`captum_surv.attr.jacobian`):
+    #:
+    #: * ``"network"``: nothing known; the engine differentiates :meth:`forward` as a whole.
+    #: * ``"head"``: ``forward(x) = output_from_network(net(x))``, a transform applied to each
+    #:   row of the network's outputs; when :attr:`network_rank` is small the Jacobian of all
+    #:   time points factors through those few outputs (one backward pass per output).
+    #: * ``"time_input"``: the network takes time as its last input; the output is a function
+    #:   of ``g(x, s_j)`` at :meth:`network_times`, and :meth:`jacobian_from_network` applies
+    #:   the family's chain rule to ``d g(x, s_j) / d x``.
+    structure: ClassVar[str] = "network"
+
+    @property
+    def network_rank(self) -> int | None:
+        """Network outputs per row that a ``"head"`` output depends on, if few (else None).
+
+        Proportional hazards: 1 (the log-risk); a parametric family: its k parameters. The
+        Jacobian of all ``n_times`` columns then has rank at most this per row.
+        """
+        return None
+
+    def prepare_inputs(self, *inputs: Any) -> tuple[nn.Module, tuple[torch.Tensor, ...]]:
+        """Validate inputs as :meth:`forward` does; return the network copy for their dtype
+        and the inputs moved to its device and dtype."""
+        return self._prepare(inputs)
+
+    def run_network(self, net: nn.Module, *inputs: torch.Tensor) -> torch.Tensor:
+        """Call ``net`` (from :meth:`prepare_inputs`) with clear errors for misfit inputs."""
+        return self._run_net(net, *inputs)
+
+    def output_from_network(self, raw: torch.Tensor) -> torch.Tensor:
+        """``"head"`` and ``"time_input"`` families: the network's outputs -> ``[batch, T]``.
+
+        For ``"time_input"`` families ``raw`` is ``g(x_b, s_j)`` shaped ``[batch, J]``.
+        """
+        raise NotImplementedError(f"{type(self).__name__} does not split off its network.")
+
+    def network_times(self) -> torch.Tensor:
+        """``"time_input"`` families: the network time inputs ``s_j`` the output needs."""
+        raise NotImplementedError(f"{type(self).__name__} has no time input.")
+
+    def jacobian_from_network(
+        self, g: torch.Tensor, network_jacobians: tuple[torch.Tensor, ...]
+    ) -> tuple[tuple[torch.Tensor, ...], torch.Tensor]:
+        """``"time_input"`` families: the chain rule from ``d g(x_b, s_j) / d x_b``.
+
+        Args:
+            g: ``g(x_b, s_j)``, shape ``[batch, J]``.
+            network_jacobians: Per input tensor, ``d g(x_b, s_j) / d x_b`` as
+                ``[batch, J, *S]``.
+
+        Returns:
+            ``(jacobians, outputs)``: per input ``[batch, T, *S]``, and ``[batch, T]``.
+        """
+        raise NotImplementedError(f"{type(self).__name__} has no time input.")
 
     # ----------------------------------------------------------------- public API
     @property

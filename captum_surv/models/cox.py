@@ -48,6 +48,7 @@ class CoxForward(SurvivalForward):
 
     model_name = "CoxPH"
     supported_outputs = ("survival", "cumhazard", "hazard", "log_risk")
+    structure = "head"
     baseline_cumhazard: torch.Tensor
     baseline_increment: torch.Tensor
 
@@ -71,6 +72,15 @@ class CoxForward(SurvivalForward):
                 f"or [batch, 1]), got shape {tuple(out.shape)}."
             )
         return out.reshape(out.shape[0])
+
+    @property
+    def network_rank(self) -> int:
+        """1: every time point depends on the inputs only through the log-risk ``g(x)``."""
+        return 1
+
+    def output_from_network(self, raw: torch.Tensor) -> torch.Tensor:
+        """The network's log-risks (``[batch]`` or ``[batch, 1]``) -> ``[batch, n_times]``."""
+        return self.output_from_log_risk(self.log_risk_from_network(raw))
 
     def output_from_log_risk(self, g: torch.Tensor) -> torch.Tensor:
         """Map log-risks ``[batch]`` to the selected output ``[batch, n_times]``."""

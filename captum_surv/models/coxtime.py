@@ -87,6 +87,7 @@ class CoxTimeForward(SurvivalForward):
 
     model_name = "CoxTime"
     supported_outputs = ("survival", "cumhazard", "hazard", "log_risk")
+    structure = "time_input"
     scaled_native: torch.Tensor
     baseline_hazard: torch.Tensor
     scaled_grid: torch.Tensor
@@ -127,6 +128,57 @@ class CoxTimeForward(SurvivalForward):
             return self.log_risk_at(net, inputs, self.scaled_grid)
         g = self.log_risk_at(net, inputs, self.scaled_native)
         return self.output_from_log_risk(g)
+
+    def network_times(self) -> torch.Tensor:
+        """The scaled times at which the output needs ``g(x, s)``: the grid's own times for
+        ``"log_risk"``, else the baseline's jump times up to the last grid time."""
+        return self.scaled_grid if self.output == "log_risk" else self.scaled_native
+
+    def output_from_network(self, raw: torch.Tensor) -> torch.Tensor:
+        """``g(x_b, s_j)`` at :meth:`network_times` (``[batch, J]``) -> ``[batch, n_times]``."""
+        return raw if self.output == "log_risk" else self.output_from_log_risk(raw)
+
+    def jacobian_from_network(
+        self, g: torch.Tensor, network_jacobians: tuple[torch.Tensor, ...]
+    ) -> tuple[tuple[torch.Tensor, ...], torch.Tensor]:
+        """Chain rule through ``H(t_k) = sum_{j <= left_k} h0_j exp(g_j)``.
+
+        Cumulates ``h0_j exp(g_j) d g_j / d x`` over the jump times ``j`` instead of
+        materialising the ``[batch, T, J]`` Jacobian of the transform.
+
+        Args:
+            g: ``g(x_b, s_j)`` at :meth:`network_times`, ``[batch, J]``.
+            network_jacobians: ``d g(x_b, s_j) / d x_b`` per input, ``[batch, J, *S]``.
+
+        Returns:
+            ``(jacobians [batch, T, *S] per input, outputs [batch, T])``.
+        """
+        if self.output == "log_risk":
+            return tuple(network_jacobians), g
+        n = g.shape[0]
+        weight = self.baseline_hazard.to(g.dtype) * torch.exp(g)  # [N, J]
+        left = torch.as_tensor(self._lookup.left, device=g.device)
+        outputs = self.output_from_log_risk(g)
+        native_cumhazard = torch.cumsum(weight, dim=1)
+        extended_h = torch.cat([weight.new_zeros((n, 1)), native_cumhazard], 1)
+        cumhazard = extended_h.index_select(1, left)
+        result = []
+        for d in network_jacobians:
+            flat = d.reshape(n, d.shape[1], -1)
+            running = torch.cumsum(weight.unsqueeze(2) * flat, dim=1)
+            extended = torch.cat([running.new_zeros((n, 1, running.shape[2])), running], dim=1)
+            d_cumhazard = extended.index_select(1, left)  # [N, T, F]
+            if self.output == "cumhazard":
+                jac = d_cumhazard
+            elif self.output == "survival":
+                jac = -torch.exp(-cumhazard).unsqueeze(2) * d_cumhazard
+            else:  # hazard: increments of the cumulative hazard between grid times
+                previous = torch.cat(
+                    [d_cumhazard.new_zeros((n, 1, flat.shape[2])), d_cumhazard[:, :-1]], 1
+                )
+                jac = d_cumhazard - previous
+            result.append(jac.reshape(n, -1, *d.shape[2:]))
+        return tuple(result), outputs
 
     def output_from_log_risk(self, g: torch.Tensor) -> torch.Tensor:
         """Map ``g(x, t_j)`` at the used jump times ``[batch, J]`` to the output."""

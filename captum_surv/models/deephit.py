@@ -31,6 +31,7 @@ class DeepHitForward(SurvivalForward):
     supported_outputs = ("survival", "cumhazard", "cif", "pmf", "hazard")
     interpolations = ("const_pdf", "step")
     default_interpolation = "const_pdf"
+    structure = "head"
 
     def _check_event(self, event: int | None) -> int | None:
         n_risks = int(self._family["n_risks"])
@@ -54,6 +55,10 @@ class DeepHitForward(SurvivalForward):
 
     def _compute(self, net: nn.Module, inputs: tuple[torch.Tensor, ...]) -> torch.Tensor:
         return self.output_from_raw(self._run_net(net, *inputs))
+
+    def output_from_network(self, raw: torch.Tensor) -> torch.Tensor:
+        """The network's outputs ``[batch, n_risks, n_cuts]`` -> ``[batch, n_times]``."""
+        return self.output_from_raw(raw)
 
     def output_from_raw(self, phi: torch.Tensor) -> torch.Tensor:
         """Map raw network outputs ``[batch, n_risks, n_cuts]`` to the selected output.

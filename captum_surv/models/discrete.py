@@ -33,6 +33,7 @@ class DiscreteForward(SurvivalForward):
     interpolations = ("const_pdf", "step")
     default_interpolation = "const_pdf"
     continuous_hazard = False  # hazard = cumhazard increment (True) or discrete hazard
+    structure = "head"
 
     def native_quantities(self, phi: torch.Tensor) -> dict[str, torch.Tensor]:
         """Quantities on the native grid from raw network outputs ``phi``."""
@@ -58,6 +59,10 @@ class DiscreteForward(SurvivalForward):
 
     def _cuts_description(self) -> str:
         return f"{len(self._native_times)} cuts, one output per cut"
+
+    def output_from_network(self, raw: torch.Tensor) -> torch.Tensor:
+        """The network's outputs (one per cut) -> ``[batch, n_times]``."""
+        return self.output_from_raw(raw)
 
     def output_from_raw(self, phi: torch.Tensor) -> torch.Tensor:
         """Map raw network outputs to the selected output on the time grid."""

@@ -23,7 +23,8 @@ logistic with location ``log scale`` and scale ``1 / shape``.
 
 Because survival at every time depends on ``x`` only through the k parameters, the
 Jacobian of all T time points costs k backward passes of the network
-(see :meth:`ParametricForward.network_transform_jacobian`).
+(the ``"head"`` structure with :attr:`ParametricForward.network_rank` = k, see
+:mod:`captum_surv.attr.jacobian`).
 """
 
 from __future__ import annotations
@@ -55,6 +56,7 @@ class ParametricForward(SurvivalForward):
     supported_outputs = ("survival", "cumhazard", "hazard", "pmf", "hazard_rate", "density")
     interpolations = ("exact",)
     default_interpolation = "exact"
+    structure = "head"
     param_names: tuple[str, ...] = ()
     #: Value of the last parameters when the network returns fewer columns (``None``: no
     #: fewer columns allowed).
@@ -65,6 +67,11 @@ class ParametricForward(SurvivalForward):
     def n_params(self) -> int:
         """Number of distribution parameters k."""
         return len(self.param_names)
+
+    @property
+    def network_rank(self) -> int:
+        """k: every time point depends on the inputs only through the k parameters."""
+        return self.n_params
 
     def _setup(self) -> None:
         grid = self._lookup.times
@@ -126,6 +133,10 @@ class ParametricForward(SurvivalForward):
         return survival
 
     # ------------------------------------------------------------------ forward
+    def output_from_network(self, raw: torch.Tensor) -> torch.Tensor:
+        """The network's outputs (the parameters) -> ``[batch, n_times]``."""
+        return self.output_from_raw(raw)
+
     def output_from_raw(self, raw: torch.Tensor) -> torch.Tensor:
         """Map the network's raw outputs to the selected output on the grid."""
         return self.output_from_params(self.params_from_raw(raw))
