@@ -11,7 +11,7 @@ PEERS_STAMP := $(VENV)/.peers-installed
 # machines); an unpinned torch would pull a multi-GB CUDA build.
 CONSTRAINTS := -c constraints.txt
 
-.PHONY: help venv install demo test lint format bench-forward bench-grid figures notebooks clean
+.PHONY: help venv install demo test lint format bench-forward bench-grid bench-parametric figures notebooks clean
 
 help:
 	@echo "make venv           create .venv and install captum_surv[dev,data,notebooks]"
@@ -22,6 +22,7 @@ help:
 	@echo "make format         ruff format + ruff check --fix"
 	@echo "make bench-forward  benchmark forward/baseline hazards against pycox"
 	@echo "make bench-grid     benchmark all-time-points attributions against Captum"
+	@echo "make bench-parametric  parametric fast path (Weibull network) against the Captum loop"
 	@echo "make bench-quick    captum_surv vs SurvSHAP(t) and SurvLIME, quick (~7 min)"
 	@echo "make bench          the full peer benchmark (1.5-2 h)"
 	@echo "make figures        plots of real models (DeepSurv, CoxTime, DeepHit, multimodal) -> outputs/figures/"
@@ -60,6 +61,9 @@ bench-forward: $(STAMP)
 
 bench-grid: $(STAMP)
 	$(PY) benchmarks/bench_time_grid.py
+
+bench-parametric: $(STAMP)
+	$(PY) benchmarks/bench_parametric.py
 
 figures: $(STAMP)
 	$(PY) scripts/figures.py
