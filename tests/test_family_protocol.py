@@ -80,7 +80,7 @@ def autograd_reference(fwd, x):
 
 
 def test_every_route_equals_autograd(data):
-    x = data[0][:5]
+    x = data[0][:3]
     for fwd in forwards(data):
         (jac,), out = output_jacobian(fwd, (x,))
         np.testing.assert_allclose(jac.numpy(), autograd_reference(fwd, x).numpy(), atol=1e-10)
@@ -191,3 +191,21 @@ def test_engine_names_no_family_class_nor_private_member(module):
         )
     ]
     assert not private, private
+
+
+def test_parametric_benchmark_runs_tiny():
+    """benchmarks/bench_parametric.py on a tiny configuration, so it cannot rot."""
+    import sys
+
+    bench_dir = str(Path(__file__).resolve().parents[1] / "benchmarks")
+    if bench_dir not in sys.path:
+        sys.path.insert(0, bench_dir)
+    import bench_parametric
+
+    threads = torch.get_num_threads()
+    try:
+        row = bench_parametric.run(batch=3, p=4, n_times=6, n_steps=8, repeats=1, hidden=5)
+    finally:
+        torch.set_num_threads(threads)
+    assert row["max rel |fast - loop|"] < 1e-5
+    assert row["fast s"] > 0 and row["loop s"] > 0
