@@ -424,21 +424,22 @@ def test_bad_baseline_and_options(data):
 
 # --------------------------------------------------------------------------- safety
 class Noisy(nn.Module):
-    """BatchNorm and Dropout: train and eval mode differ."""
+    """BatchNorm and Dropout: train and eval mode differ. ``time_input``: net(x, t)."""
 
-    def __init__(self, out_features):
+    def __init__(self, out_shape, time_input=False):
         super().__init__()
         torch.manual_seed(9)
+        self.out_shape, self.time_input = tuple(out_shape), time_input
         self.body = nn.Sequential(
-            nn.Linear(P, 8),
+            nn.Linear(P + time_input, 8),
             nn.BatchNorm1d(8),
             nn.ReLU(),
             nn.Dropout(0.3),
-            nn.Linear(8, out_features),
+            nn.Linear(8, int(np.prod(out_shape))),
         ).double()
 
-    def forward(self, x):
-        return self.body(x)
+    def forward(self, x, *t):
+        return self.body(torch.cat([x, *t], dim=1)).reshape(x.shape[0], *self.out_shape)
 
 
 def _snapshot(net):
@@ -446,29 +447,49 @@ def _snapshot(net):
         {k: v.clone() for k, v in net.state_dict().items()},
         {n: m.training for n, m in net.named_modules()},
         {n: p.requires_grad for n, p in net.named_parameters()},
+        {n: None if p.grad is None else p.grad.clone() for n, p in net.named_parameters()},
     )
 
 
-@pytest.mark.parametrize("kind", ["cox", "weibull", "pmf"])
+SAFETY = {
+    "cox": ((1,), {"times": [0.5, 2.0]}),
+    "coxtime": ((1,), {"times": [0.5, 2.0]}),
+    "discrete_hazard": ((len(CUTS),), {"cuts": CUTS}),
+    "pmf": ((len(CUTS),), {"cuts": CUTS}),
+    "competing_pmf": ((2, len(CUTS)), {"cuts": CUTS, "n_risks": 2}),
+    "weibull": ((2,), {"times": [0.5, 2.0]}),
+    "exponential": ((1,), {"times": [0.5, 2.0]}),
+    "lognormal": ((2,), {"times": [0.5, 2.0]}),
+    "loglogistic": ((2,), {"times": [0.5, 2.0]}),
+}
+
+
+@pytest.mark.parametrize("kind", list(SAFETY))
 def test_user_network_is_never_changed(kind, data, x_test):
-    width = {"cox": 1, "weibull": 2, "pmf": len(CUTS)}[kind]
-    net = Noisy(width)
-    net.body(data[0])  # update the running statistics once (train mode)
+    shape, options = SAFETY[kind]
+    net = Noisy(shape, time_input=kind == "coxtime")
+    x = data[0]
+    net.body(torch.cat([x, x[:, :1]], 1) if kind == "coxtime" else x)  # update running stats
     net.train()
     net.body[0].weight.requires_grad_(False)
+    net.body[4].bias.grad = torch.ones_like(net.body[4].bias)
+    if kind in ("cox", "coxtime"):
+        options = {**options, "data": data}
     before = _snapshot(net)
-    options = {"cox": {"data": data}, "weibull": {"times": [0.5, 2.0]}, "pmf": {"cuts": CUTS}}
-    fwd = captum_surv.from_module(net, kind, **options[kind])
+    fwd = captum_surv.from_module(net, kind, **options)
     out = evaluate(fwd, x_test)
     IntegratedGradients(fwd).attribute(x_test, target=1, n_steps=8)
-    captum_surv.explain(fwd, x_test, "gradshap", baselines=data[0][:10], seed=0)
+    captum_surv.explain(fwd, x_test, "gradshap", baselines=x[:10], seed=0, n_samples=8)
     after = _snapshot(net)
     for k, v in before[0].items():
         assert torch.equal(after[0][k], v), k
-    assert after[1:] == before[1:]
+    assert after[1:3] == before[1:3]
+    assert all(
+        torch.equal(before[3][n], after[3][n]) for n in before[3] if before[3][n] is not None
+    )
+    assert [n for n, g in after[3].items() if g is not None] == ["body.4.bias"]
     # eval-mode predictions, not affected by later training of the user's network
-    eval_copy = copy.deepcopy(net).eval()
-    expected = captum_surv.from_module(eval_copy, kind, **options[kind])
+    expected = captum_surv.from_module(copy.deepcopy(net).eval(), kind, **options)
     np.testing.assert_allclose(out, evaluate(expected, x_test), atol=1e-12)
     with torch.no_grad():
         net.body[4].weight.add_(1.0)
