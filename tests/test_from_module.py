@@ -574,3 +574,11 @@ def test_torchsurv_networks_explained_over_time(torchsurv_networks):
         )
         expl = captum_surv.explain(fwd, x_test, "intgrad", refs[:1], n_steps=16)
         np.testing.assert_allclose(expl.attributions.numpy(), loop.numpy(), atol=1e-9)
+
+
+def test_times_given_as_a_view_with_negative_strides(x_test):
+    """A reversed view (e.g. of a pandas index) is a valid increasing grid."""
+    grid = np.array([4.0, 2.0, 1.0, 0.5])[::-1]
+    assert grid.strides[0] < 0
+    fwd = captum_surv.from_module(tiny(2), "weibull", times=grid)
+    np.testing.assert_array_equal(fwd.times.numpy(), [0.5, 1.0, 2.0, 4.0])
