@@ -1,8 +1,8 @@
 """captum_surv: Captum attributions for deep survival models, over the whole time grid.
 
 Wrap a trained pycox model with :func:`from_pycox`, or any torch survival network with
-:func:`from_module`, to get a differentiable forward whose
-output columns are time points; any Captum algorithm then explains it with ``target=k``.
+:func:`from_module`, to get a differentiable forward whose output columns are time points;
+any Captum algorithm then explains it with ``target=k``.
 
 Reference: S. H. Langbein, N. Koenen, M. N. Wright. "Gradient-based Explanations for Deep
 Learning Survival Models" (2025).

@@ -12,8 +12,9 @@ column ``k`` is one quantity evaluated at ``times[k]``. The quantity is chosen b
     model: ``-log S(t_k | x)``.
 ``"hazard"``
     The hazard of the grid interval ``(t_{k-1}, t_k]`` (with ``t_{-1} = -inf``). For
-    continuous-time models (CoxPH, CoxCC, CoxTime, PCHazard) it is the increment of the
-    cumulative hazard, ``H(t_k) - H(t_{k-1})``; for discrete-time models it is the discrete
+    continuous-time models (CoxPH, CoxCC, CoxTime, PCHazard, the parametric families) it is
+    the increment of the cumulative hazard, ``H(t_k) - H(t_{k-1})``; for discrete-time
+    models it is the discrete
     hazard ``P(T in (t_{k-1}, t_k] | T > t_{k-1}) = 1 - S(t_k) / S(t_{k-1})``. On a model's
     native grid this equals pycox's ``predict_hazard``.
 ``"pmf"``

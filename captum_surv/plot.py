@@ -111,6 +111,8 @@ _OUTPUT_LABELS = {
     "pmf": "P(event in (t_{k-1}, t_k] | x)",
     "cif": "CIF(t | x)",
     "log_risk": "g(x, t)",
+    "hazard_rate": "hazard rate h(t | x)",
+    "density": "density f(t | x)",
 }
 _PANEL_KINDS = ("curves", "force", "prediction")
 _METHOD_NAMES = {

@@ -56,7 +56,7 @@ def _cox(net: nn.Module, spec: dict[str, Any], options: dict[str, Any]) -> Survi
     else:
         if data is None:
             raise _missing_baseline("cox")
-        g = _log_risks(net, data[0], spec)
+        g = _log_risks(net, data[0])
         jumps, increments = breslow(g, data[1], data[2])
         upper = float(data[1].max())
     return CoxForward(
@@ -403,9 +403,7 @@ def _coxtime_breslow(
     return event_times, counts / at_risk
 
 
-def _log_risks(
-    net: nn.Module, inputs: tuple[torch.Tensor, ...], spec: dict[str, Any]
-) -> np.ndarray:
+def _log_risks(net: nn.Module, inputs: tuple[torch.Tensor, ...]) -> np.ndarray:
     net64 = _float64(net)
     moved = _on_net(net64, inputs)
     n = moved[0].shape[0]
