@@ -66,6 +66,8 @@ class DiscreteForward(SurvivalForward):
 
     def output_from_raw(self, phi: torch.Tensor) -> torch.Tensor:
         """Map raw network outputs to the selected output on the time grid."""
+        if "raw_shape" in self._family:  # from_module: the user's cuts, not pycox's
+            self.check_network_output(phi, self._family["raw_shape"])
         self.check_network_width(int(phi.shape[1]))
         native = self.native_quantities(phi)
         if self._lookup.is_native and self.output in native:

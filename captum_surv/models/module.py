@@ -104,6 +104,7 @@ def _discrete(cls: type[SurvivalForward]) -> Callable[..., SurvivalForward]:
             net,
             native_times=cuts,
             upper_time=float(cuts[-1]),
+            raw_shape=(len(cuts),),
             **spec,
             **options["common"],
         )
