@@ -49,6 +49,8 @@ def output_jacobian(forward: SurvivalForward, inputs: Inputs) -> tuple[Inputs, t
         ``(jacobians, outputs)``: a tuple of ``[N, T, *S_i]`` tensors and the forward's
         outputs ``[N, T]`` (detached).
     """
+    if forward.condition_time is not None and not isinstance(forward, CoxForward):
+        return forward.conditional_jacobian(*output_jacobian(forward._unconditional, inputs))
     if isinstance(forward, CoxForward):
         return _proportional_hazards(forward, inputs)
     net, inputs = forward._prepare(inputs)
