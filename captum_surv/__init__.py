@@ -10,8 +10,11 @@ Learning Survival Models" (2025).
 from captum_surv import baselines, datasets
 from captum_surv.attr import SUPPORTED_ATTRIBUTIONS, TimeAttribution
 from captum_surv.attr.explain import explain
+from captum_surv.attr.interactions import INTERACTION_METHODS, SurvInteractions
 from captum_surv.attr.methods import METHODS
+from captum_surv.effects import FeatureEffect, accumulated_local_effects, partial_dependence
 from captum_surv.explanation import SurvExplanation
+from captum_surv.importance import LOSSES, PermutationImportance, permutation_importance
 from captum_surv.models import (
     SUPPORTED_MODELS,
     SurvivalForward,
@@ -41,18 +44,26 @@ def __dir__() -> list[str]:
 __version__ = "0.1.0"
 
 __all__ = [
+    "INTERACTION_METHODS",
+    "LOSSES",
     "METHODS",
     "OUTPUTS",
     "SUPPORTED_ATTRIBUTIONS",
     "SUPPORTED_MODELS",
+    "FeatureEffect",
+    "PermutationImportance",
     "SurvExplanation",
+    "SurvInteractions",
     "SurvivalForward",
     "TimeAttribution",
     "__version__",
+    "accumulated_local_effects",
     "baselines",
     "datasets",
     "compute_coxtime_baseline_hazards",
     "explain",
     "from_pycox",
+    "partial_dependence",
+    "permutation_importance",
     "plot",
 ]
