@@ -40,7 +40,19 @@ _FORMAT = "captum_surv.PermutationImportance"
 _FORMAT_VERSION = 1
 
 
+def _sksurv() -> Any:
+    try:
+        from sksurv import metrics
+    except ImportError as err:  # pragma: no cover - sksurv is in the data/dev extras
+        raise ImportError(
+            "permutation_importance computes its losses with scikit-survival; install it "
+            "with pip install 'captum-surv[data]' (or pip install scikit-survival)."
+        ) from err
+    return metrics
+
+
 def _structured(durations: np.ndarray, events: np.ndarray) -> np.ndarray:
+    _sksurv()
     from sksurv.util import Surv
 
     return Surv.from_arrays(event=events.astype(bool), time=durations.astype(np.float64))
@@ -71,8 +83,7 @@ def loss_curve(
     Returns:
         ``(curve [T], integrated)``.
     """
-    from sksurv import metrics
-
+    metrics = _sksurv()
     if loss == "brier":
         _, curve = metrics.brier_score(train, test, survival, times)
         integrated = metrics.integrated_brier_score(train, test, survival, times)
