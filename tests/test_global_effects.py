@@ -281,3 +281,36 @@ def test_conditional_output_errors():
         captum_surv.from_pycox(model, "conditional_survival", condition_time=-1.0)
     fwd = captum_surv.from_pycox(model, "conditional_survival", condition_time=0.5)
     assert fwd.with_output("survival").condition_time is None
+
+
+# ============================================================================ figures
+def test_figures_draw_the_results(trained_time_independent):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    model, _, test = trained_time_independent
+    fwd = captum_surv.from_pycox(model, times=np.linspace(0.8, 5.0, 4))
+    imp = permutation_importance(fwd, test.frame, test.durations, test.events, n_repeats=2)
+    fig, axes = imp.plot()
+    assert len(axes[0].lines) == 3 + 1 and len(axes[1].patches) == 3  # + the zero line
+    # the bars are the integrated increases, in ranking order from the top
+    widths = [p.get_width() for p in axes[1].patches][::-1]
+    np.testing.assert_allclose(widths, imp.integrated()["importance"].to_numpy())
+    x = test.frame.iloc[:20]
+    pdp = partial_dependence(fwd, x, "x1", n_grid=5)
+    fig, ax = pdp.plot(times=[1.0, 3.0])
+    assert len(ax.lines) == 2 * 20 + 2  # ICE curves per time + the two PDPs
+    np.testing.assert_allclose(ax.lines[20].get_ydata(), pdp.at_time(1.0))
+    fig, ax = accumulated_local_effects(fwd, x, "x2", n_bins=4).plot()
+    pd2 = partial_dependence(fwd, x, ("x1", "x2"), n_grid=3, times=[1.0, 2.0])
+    fig, axes = pd2.plot()
+    assert len(axes) == 2
+    inter = explain(fwd, x.iloc[:3], "hessian")
+    fig, ax = inter.plot_heatmap(time=2.0)
+    fig, ax = inter.plot_pairs(top=2)
+    assert [line.get_label() for line in ax.lines] == list(
+        inter.pair_strength().mean().sort_values(ascending=False).index[:2]
+    )
+    plt.close("all")
