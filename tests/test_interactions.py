@@ -61,6 +61,24 @@ def test_inthess_rows_sum_to_intgrad(kind):
     )
 
 
+@pytest.mark.parametrize("kind", ["coxph", "logistic_hazard"])
+def test_exphess_rows_sum_to_deterministic_gradshap(kind):
+    model, data = build(kind)
+    fwd = captum_surv.from_pycox(model, times=4)
+    x, refs = data[:3].double(), data[10:13].double()
+    inter = explain(fwd, x, "exphess", refs, n_steps=24)
+    shap = explain(fwd, x, "gradshap", refs, sampling="gausslegendre", n_steps=48)
+    torch.testing.assert_close(inter.row_sums(), shap.attributions, rtol=0, atol=1e-6)
+    assert inter.completeness_residual().abs().max() < 1e-6
+    # with one reference row ExpHess(t) is IntHess(t) from that row
+    one = explain(fwd, x, "exphess", refs[:1], n_steps=6).interactions
+    torch.testing.assert_close(
+        one, explain(fwd, x, "inthess", refs[:1], n_steps=6).interactions, rtol=0, atol=1e-12
+    )
+    with pytest.raises(ValueError, match="reference rows"):
+        explain(fwd, x, "exphess")
+
+
 class _TrueLogRisk(nn.Module):
     """The simulation's true log-risk 0.5 x1 - 0.5 x2 + 0.5 x3 + 2 x1 x2."""
 

@@ -74,8 +74,10 @@ def explain(
             ``"gradshap"`` (GradSHAP(t)) — or any Captum attribution class (e.g.
             ``captum.attr.KernelShap``) or instance, run over all time points by
             :class:`~captum_surv.TimeAttribution`. The interaction methods ``"hessian"``
-            (Hessian(t)) and ``"inthess"`` (IntHess(t), baselines as IntGrad(t); option
-            ``n_steps``, default 24 nodes per path parameter) return a
+            (Hessian(t)), ``"inthess"`` (IntHess(t), baselines as IntGrad(t); option
+            ``n_steps``, default 24 nodes per path parameter) and ``"exphess"``
+            (ExpHess(t), the GradSHAP-style variant; baselines: reference rows as
+            GradSHAP(t); ``n_steps`` default 16) return a
             :class:`~captum_surv.SurvInteractions` ``[B, T, F, F]`` instead.
         baselines: IntGrad(t): the baseline ``x'`` (``[1, *S]`` or ``[B, *S]``; default
             zeros). GradSHAP(t): the reference rows ``[M, *S]`` (required), e.g.
@@ -135,7 +137,7 @@ def explain(
 
     Returns:
         A :class:`~captum_surv.SurvExplanation` with attributions ``[B, T, *S]`` (a
-        :class:`~captum_surv.SurvInteractions` for ``"hessian"`` and ``"inthess"``).
+        :class:`~captum_surv.SurvInteractions` for the interaction methods).
 
     Raises:
         TypeError: If ``forward`` is not a SurvivalForward, or inputs are not tensors.

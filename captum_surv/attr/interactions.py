@@ -9,6 +9,10 @@
   da db`` for ``i != j``, plus ``(x_i - x'_i) int int d_i Out(t | x' + a b (x - x')) da db``
   on the diagonal. Each row sums to IntGrad(t) of that feature (up to quadrature error),
   so the matrix splits IntGrad(t) into main effects and pairwise interactions.
+* ``"exphess"`` — ExpHess(t), the GradSHAP-style variant (Expected Hessians, same paper):
+  IntHess(t) averaged over reference rows ``x'_m``, computed deterministically over every
+  reference row and the Gauss-Legendre nodes. Rows sum to the deterministic GradSHAP(t)
+  (``sampling="gausslegendre"``), the whole matrix to ``Out(t|x) - mean_m Out(t|x'_m)``.
 
 Both are computed for all time points from shared derivatives of the network:
 
@@ -34,7 +38,7 @@ from captum_surv.attr.methods import _check_count, _match_baselines, _predict
 from captum_surv.models.base import SurvivalForward
 from captum_surv.models.cox import CoxForward
 
-INTERACTION_METHODS = ("hessian", "inthess")
+INTERACTION_METHODS = ("hessian", "inthess", "exphess")
 """Names of the interaction methods accepted by :func:`~captum_surv.explain`."""
 
 _FORMAT = "captum_surv.SurvInteractions"
@@ -128,7 +132,7 @@ def interaction_attributions(
     method: str,
     baselines: Any = None,
     *,
-    n_steps: int = 24,
+    n_steps: int | None = None,
     batch_size: int = 2048,
     show_progress: bool = False,
 ) -> dict[str, Any]:
@@ -139,10 +143,11 @@ def interaction_attributions(
     Args:
         forward: The survival forward.
         inputs: ``[B, F]`` instances (one input tensor of flat features).
-        method: ``"hessian"`` or ``"inthess"``.
-        baselines: IntHess(t): ``[1, F]`` or ``[B, F]`` (default zeros).
-        n_steps: IntHess(t): Gauss-Legendre nodes per path parameter (``n_steps**2``
-            points per instance; default 24).
+        method: ``"hessian"``, ``"inthess"`` or ``"exphess"``.
+        baselines: IntHess(t): ``[1, F]`` or ``[B, F]`` (default zeros). ExpHess(t): the
+            reference rows ``[M, F]`` (required).
+        n_steps: Gauss-Legendre nodes per path parameter (``n_steps**2`` points per
+            instance and baseline; default 24 for IntHess(t), 16 for ExpHess(t)).
         batch_size: Sample points per derivative evaluation (default 2048).
         show_progress: Show a tqdm progress bar.
 
@@ -160,10 +165,10 @@ def interaction_attributions(
     if method == "hessian":
         points, owner = inputs, torch.arange(n)
         second_w = torch.ones(n, dtype=dtype)
-        first_w = None
+        first_w, point_delta = None, None
         per = 1
     elif method == "inthess":
-        n_steps = _check_count("n_steps", n_steps)
+        n_steps = _check_count("n_steps", 24 if n_steps is None else n_steps)
         if baselines is None:
             baselines = torch.zeros((1, n_features), dtype=dtype)
         (base,) = _match_baselines("baselines", (baselines,), (inputs,), per_instance=True)
@@ -177,8 +182,35 @@ def interaction_attributions(
         owner = torch.arange(n).repeat_interleave(per)
         second_w = (w * u).repeat(n)
         first_w = w.repeat(n)
+        point_delta = delta.repeat_interleave(per, dim=0)
         reference_prediction = _predict(forward, (base,), batch_size)
         used = base
+        options["n_steps"] = n_steps
+    elif method == "exphess":
+        n_steps = _check_count("n_steps", 16 if n_steps is None else n_steps)
+        if baselines is None:
+            raise ValueError(
+                "exphess needs reference rows: pass baselines=<[M, F] rows>, e.g. "
+                "captum_surv.baselines.sample(x_train, 10, seed=0)."
+            )
+        (refs,) = _match_baselines("baselines", (baselines,), (inputs,), per_instance=False)
+        n_ref = refs.shape[0]
+        nodes, weights = _gauss_legendre(n_steps, dtype)
+        u = (nodes[:, None] * nodes[None, :]).reshape(-1)
+        w = (weights[:, None] * weights[None, :]).reshape(-1) / n_ref
+        per = n_ref * u.numel()
+        # [n, M, nodes]: instance-major, then reference row, then node
+        delta = inputs[:, None, :] - refs[None, :, :]  # [n, M, F]
+        points = refs[None, :, None, :] + u[None, None, :, None] * delta[:, :, None, :]
+        points = points.reshape(-1, n_features)
+        point_delta = delta[:, :, None, :].expand(n, n_ref, u.numel(), n_features)
+        point_delta = point_delta.reshape(-1, n_features)
+        owner = torch.arange(n).repeat_interleave(per)
+        second_w = (w * u).repeat(n * n_ref)
+        first_w = w.repeat(n * n_ref)
+        mean_reference = _predict(forward, (refs,), batch_size).mean(dim=0, keepdim=True)
+        reference_prediction = mean_reference.expand(n, -1).clone()
+        used = refs
         options["n_steps"] = n_steps
     else:  # pragma: no cover - guarded by the caller
         raise ValueError(f"Unknown interaction method {method!r}.")
@@ -187,14 +219,17 @@ def interaction_attributions(
     diag = torch.arange(n_features)
     for start in tqdm(range(0, points.shape[0], step), disable=not show_progress, desc=method):
         chunk = slice(start, start + step)
-        z = points[chunk]
         rows = owner[chunk]
         m = rows.numel() // per
         first_idx = rows[::per]
-        _, jac, hess, kind = _derivatives(forward, z)
+        _, jac, hess, kind = _derivatives(forward, points[chunk])
         sw = second_w[chunk]
+        dp = None if point_delta is None else point_delta[chunk]
         if kind == "ph":
             (d1, grad_g), (d2, hess_g) = jac, hess
+            if dp is not None:  # fold (x - x') into the derivatives of g
+                hess_g = hess_g * dp[:, :, None] * dp[:, None, :]
+                grad_g = grad_g * dp
             a = (d1 * sw[:, None]).reshape(m, per, n_times)
             b = (d2 * sw[:, None]).reshape(m, per, n_times)
             gg = grad_g.reshape(m, per, n_features)
@@ -202,23 +237,22 @@ def interaction_attributions(
             block = block + torch.einsum("mpk,mpi,mpj->mkij", b, gg, gg)
             if first_w is not None:
                 fw = (d1 * first_w[chunk][:, None]).reshape(m, per, n_times)
-                main = torch.einsum("mpk,mpi->mki", fw, gg)
+                block[:, :, diag, diag] += torch.einsum("mpk,mpi->mki", fw, gg)
         else:
+            if dp is not None:
+                hess = hess * dp[:, None, :, None] * dp[:, None, None, :]
+                jac = jac * dp[:, None, :]
             block = torch.einsum(
                 "mp,mpkij->mkij",
                 sw.reshape(m, per),
                 hess.reshape(m, per, n_times, n_features, n_features),
             )
             if first_w is not None:
-                main = torch.einsum(
+                block[:, :, diag, diag] += torch.einsum(
                     "mp,mpki->mki",
                     first_w[chunk].reshape(m, per),
                     jac.reshape(m, per, n_times, n_features),
                 )
-        if method == "inthess":
-            d = delta[first_idx]
-            block = block * d[:, None, :, None] * d[:, None, None, :]
-            block[:, :, diag, diag] += main * d[:, None, :]
         totals[first_idx] += block
     return {
         "interactions": totals,
@@ -256,6 +290,11 @@ def explain_interactions(
             f"Unknown option(s) {sorted(unknown)} for {method!r}; it takes n_steps (inthess), "
             "batch_size and show_progress."
         )
+    if method == "exphess" and baselines is None:
+        raise ValueError(
+            "exphess needs reference rows: pass baselines=<[M, F] rows>, e.g. "
+            "captum_surv.baselines.sample(x_train, 10, seed=0)."
+        )
     if method == "hessian" and baselines is not None:
         raise ValueError("'hessian' is local and takes no baselines; use 'inthess' for a path.")
     result = interaction_attributions(
@@ -291,19 +330,22 @@ def explain_interactions(
 class SurvInteractions:
     """Pairwise interactions ``[B, T, F, F]`` of every instance at every time point.
 
-    Returned by ``explain(forward, x, "hessian")`` and ``explain(forward, x, "inthess")``.
+    Returned by ``explain(forward, x, m)`` for ``m`` in ``"hessian"``, ``"inthess"`` and
+    ``"exphess"``.
 
     Attributes:
         interactions: ``[B, T, F, F]``, symmetric in the last two axes.
         inputs: ``[B, F]`` explained instances.
         times: ``[T]`` time points.
         prediction: ``[B, T]`` forward at the instances.
-        reference_prediction: ``[B, T]`` forward at the baselines (IntHess(t)) or None.
-        method: ``"hessian"`` or ``"inthess"``.
+        reference_prediction: ``[B, T]`` forward at the baselines (IntHess(t); ExpHess(t):
+            their mean) or None.
+        method: ``"hessian"``, ``"inthess"`` or ``"exphess"``.
         options: Options used (JSON-like).
         feature_names: One name per feature.
         output: The explained output.
-        baselines: ``[B, F]`` baselines (IntHess(t)) or None.
+        baselines: ``[B, F]`` baselines (IntHess(t)), ``[M, F]`` reference rows
+            (ExpHess(t)) or None.
 
     Example:
         >>> inter = explain(fwd, x, "inthess", x_train.mean(0, keepdim=True))  # doctest: +SKIP
@@ -359,9 +401,11 @@ class SurvInteractions:
         return self.interactions.sum(dim=-1)
 
     def completeness_residual(self) -> torch.Tensor:
-        """IntHess(t): ``sum_ij G_ij - (Out(t|x) - Out(t|x'))``, ``[B, T]``."""
+        """``sum_ij G_ij - (Out(t|x) - Out(t|x'))``, ``[B, T]`` (IntHess(t), ExpHess(t))."""
         if self.reference_prediction is None:
-            raise ValueError("Only IntHess(t) (with baselines) has a completeness residual.")
+            raise ValueError(
+                "Only IntHess(t) and ExpHess(t) (with baselines) have a completeness residual."
+            )
         total = self.interactions.sum(dim=(-2, -1))
         return total - (self.prediction - self.reference_prediction)
 
