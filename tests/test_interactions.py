@@ -138,3 +138,30 @@ def test_interactions_frame_save_and_errors(tmp_path):
         explain(fwd, x[:2], "inthess", n_sample=3)
     with pytest.raises(ValueError, match="Only IntHess"):
         explain(fwd, x[:2], "hessian").completeness_residual()
+
+
+def test_simulate_interaction_ground_truth():
+    data = datasets.simulate_interaction(n=4000, seed=1)
+    gt = data.ground_truth
+    assert data.feature_names == ["x1", "x2", "x3", "x4"]
+    assert gt.interactions == {("x1", "x2"): 2.0} and gt.coefficients["x4"] == 0.0
+    # the log-hazard's mixed second differences: 2 for (x1, x2), 0 for every other pair
+    x0, h = np.array([[0.1, -0.3, 0.2, 0.4]]), 0.1
+    for i in range(4):
+        for j in range(i + 1, 4):
+            e_i, e_j = np.eye(4)[i] * h, np.eye(4)[j] * h
+            mixed = (
+                gt.log_hazard(x0 + e_i + e_j, [1.0])
+                - gt.log_hazard(x0 + e_i - e_j, [1.0])
+                - gt.log_hazard(x0 - e_i + e_j, [1.0])
+                + gt.log_hazard(x0 - e_i - e_j, [1.0])
+            ) / (4 * h * h)
+            assert mixed[0, 0] == pytest.approx(2.0 if (i, j) == (0, 1) else 0.0, abs=1e-9)
+    # the draws follow the stated hazard: E[H(min(T, C) | x)] = P(event) (martingale)
+    cumhazard = np.array(
+        [
+            gt.cumulative_hazard(data.features[k : k + 1], [d])[0, 0]
+            for k, d in enumerate(data.durations)
+        ]
+    )
+    assert cumhazard.mean() == pytest.approx(data.events.mean(), abs=0.03)
