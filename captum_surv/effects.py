@@ -92,7 +92,7 @@ def _predict_with(
             values = torch.as_tensor(block, dtype=x.dtype).repeat_interleave(n, dim=0)
             stacked[:, columns] = values
             outs.append(forward(stacked).reshape(len(block), n, -1))
-    return torch.cat(outs).double()
+    return torch.cat(outs).double().cpu()
 
 
 def partial_dependence(
@@ -224,7 +224,7 @@ def accumulated_local_effects(
     stacked[:, col] = torch.cat([upper, lower])
     with torch.no_grad():
         parts = [fwd(stacked[s : s + batch_size]) for s in range(0, 2 * n, batch_size)]
-    out = torch.cat(parts).double().numpy()
+    out = torch.cat(parts).double().cpu().numpy()
     diff = out[:n] - out[n:]  # [n, T]
     n_times = diff.shape[1]
     sums = np.zeros((k, n_times))

@@ -88,9 +88,11 @@ def _derivatives(
     with torch.enable_grad():
         out = forward(z)  # [P, T]
         n_times = out.shape[1]
-        jac = torch.zeros((z.shape[0], n_times, n_features), dtype=z.dtype)
+        jac = torch.zeros((z.shape[0], n_times, n_features), dtype=z.dtype, device=z.device)
         hess = (
-            torch.zeros((z.shape[0], n_times, n_features, n_features), dtype=z.dtype)
+            torch.zeros(
+                (z.shape[0], n_times, n_features, n_features), dtype=z.dtype, device=z.device
+            )
             if want_hessian
             else None
         )
@@ -118,11 +120,13 @@ def _with_second(
     return outputs.detach(), d1.detach(), d2.detach()
 
 
-def _gauss_legendre(n_steps: int, dtype: torch.dtype) -> tuple[torch.Tensor, torch.Tensor]:
+def _gauss_legendre(
+    n_steps: int, dtype: torch.dtype, device: torch.device | None = None
+) -> tuple[torch.Tensor, torch.Tensor]:
     nodes, weights = np.polynomial.legendre.leggauss(n_steps)
     return (
-        torch.as_tensor((nodes + 1.0) / 2.0, dtype=dtype),
-        torch.as_tensor(weights / 2.0, dtype=dtype),
+        torch.as_tensor((nodes + 1.0) / 2.0, dtype=dtype, device=device),
+        torch.as_tensor(weights / 2.0, dtype=dtype, device=device),
     )
 
 
@@ -156,15 +160,17 @@ def interaction_attributions(
         ``reference_prediction``, ``baselines`` and ``options``.
     """
     batch_size = _check_count("batch_size", batch_size)
+    device = forward.times.device
+    inputs = inputs.to(device)  # every intermediate lives on the forward's device
     n, n_features = inputs.shape
     n_times = forward.n_times
     dtype = inputs.dtype
-    totals = torch.zeros((n, n_times, n_features, n_features), dtype=dtype)
+    totals = torch.zeros((n, n_times, n_features, n_features), dtype=dtype, device=device)
     options: dict[str, Any] = {"batch_size": batch_size}
     reference_prediction, used = None, None
     if method == "hessian":
-        points, owner = inputs, torch.arange(n)
-        second_w = torch.ones(n, dtype=dtype)
+        points, owner = inputs, torch.arange(n, device=device)
+        second_w = torch.ones(n, dtype=dtype, device=device)
         first_w, point_delta = None, None
         per = 1
     elif method == "inthess":
@@ -174,12 +180,12 @@ def interaction_attributions(
         (base,) = _match_baselines("baselines", (baselines,), (inputs,), per_instance=True)
         base = base.expand(n, n_features)
         delta = inputs - base
-        nodes, weights = _gauss_legendre(n_steps, dtype)
+        nodes, weights = _gauss_legendre(n_steps, dtype, device)
         u = (nodes[:, None] * nodes[None, :]).reshape(-1)  # a * b
         w = (weights[:, None] * weights[None, :]).reshape(-1)
         per = u.numel()
         points = (base[:, None, :] + u[None, :, None] * delta[:, None, :]).reshape(-1, n_features)
-        owner = torch.arange(n).repeat_interleave(per)
+        owner = torch.arange(n, device=device).repeat_interleave(per)
         second_w = (w * u).repeat(n)
         first_w = w.repeat(n)
         point_delta = delta.repeat_interleave(per, dim=0)
@@ -195,7 +201,7 @@ def interaction_attributions(
             )
         (refs,) = _match_baselines("baselines", (baselines,), (inputs,), per_instance=False)
         n_ref = refs.shape[0]
-        nodes, weights = _gauss_legendre(n_steps, dtype)
+        nodes, weights = _gauss_legendre(n_steps, dtype, device)
         u = (nodes[:, None] * nodes[None, :]).reshape(-1)
         w = (weights[:, None] * weights[None, :]).reshape(-1) / n_ref
         per = n_ref * u.numel()
@@ -205,7 +211,7 @@ def interaction_attributions(
         points = points.reshape(-1, n_features)
         point_delta = delta[:, :, None, :].expand(n, n_ref, u.numel(), n_features)
         point_delta = point_delta.reshape(-1, n_features)
-        owner = torch.arange(n).repeat_interleave(per)
+        owner = torch.arange(n, device=device).repeat_interleave(per)
         second_w = (w * u).repeat(n * n_ref)
         first_w = w.repeat(n * n_ref)
         mean_reference = _predict(forward, (refs,), batch_size).mean(dim=0, keepdim=True)
@@ -216,7 +222,7 @@ def interaction_attributions(
         raise ValueError(f"Unknown interaction method {method!r}.")
 
     step = max(1, batch_size // per) * per
-    diag = torch.arange(n_features)
+    diag = torch.arange(n_features, device=device)
     for start in tqdm(range(0, points.shape[0], step), disable=not show_progress, desc=method):
         chunk = slice(start, start + step)
         rows = owner[chunk]
@@ -312,17 +318,21 @@ def explain_interactions(
             "twice differentiable (or not finite) at some points; try 'cumhazard' or "
             "'survival'."
         )
+
+    def cpu(value: torch.Tensor | None) -> torch.Tensor | None:
+        return None if value is None else value.detach().cpu()
+
     return SurvInteractions(
-        interactions=result["interactions"],
-        inputs=x.detach().clone(),
+        interactions=cpu(result["interactions"]),
+        inputs=cpu(x).clone(),
         times=forward.times.detach().cpu(),
-        prediction=result["prediction"],
-        reference_prediction=result["reference_prediction"],
+        prediction=cpu(result["prediction"]),
+        reference_prediction=cpu(result["reference_prediction"]),
         method=method,
         options=result["options"],
         feature_names=feature_names,
         output=forward.output,
-        baselines=result["baselines"],
+        baselines=cpu(result["baselines"]),
     )
 
 
