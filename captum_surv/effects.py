@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import torch
+from tqdm.auto import tqdm
 
 from captum_surv.importance import _as_matrix, _positive_int
 from captum_surv.models.base import SurvivalForward
@@ -77,6 +78,7 @@ def _predict_with(
     columns: list[int],
     settings: np.ndarray,
     batch_size: int,
+    show_progress: bool = False,
 ) -> torch.Tensor:
     """``forward`` at ``x`` with ``x[:, columns] = setting`` for each row of ``settings``.
 
@@ -86,7 +88,8 @@ def _predict_with(
     per_batch = max(1, batch_size // n)
     outs = []
     with torch.no_grad():
-        for start in range(0, len(settings), per_batch):
+        starts = range(0, len(settings), per_batch)
+        for start in tqdm(starts, disable=not show_progress, desc="partial dependence"):
             block = settings[start : start + per_batch]
             stacked = x.repeat(len(block), 1)
             values = torch.as_tensor(block, dtype=x.dtype).repeat_interleave(n, dim=0)
@@ -106,6 +109,7 @@ def partial_dependence(
     feature_names: Sequence[str] | None = None,
     ice: bool = True,
     batch_size: int = 65536,
+    show_progress: bool = False,
 ) -> FeatureEffect:
     """Partial dependence (and ICE) of one feature, or the 2-D PDP of a pair, over time.
 
@@ -121,7 +125,8 @@ def partial_dependence(
             2-D PDP.
         feature_names: Column names (default: DataFrame columns, else ``x0, x1, ...``).
         ice: Keep the individual curves (1-D only; default True).
-        batch_size: Rows per forward call (default 65536).
+        batch_size: Rows per forward call (default 65536); bounds memory.
+        show_progress: Show a tqdm progress bar over the grid.
 
     Returns:
         A :class:`FeatureEffect` with ``values`` ``[G, T]`` (pair: ``[G1, G2, T]``) and
@@ -146,7 +151,7 @@ def partial_dependence(
             for c, g in zip(cols, grids_in, strict=True)
         ]
         mesh = np.stack(np.meshgrid(grids[0], grids[1], indexing="ij"), axis=-1).reshape(-1, 2)
-        out = _predict_with(fwd, matrix, cols, mesh, batch_size)  # [G1*G2, n, T]
+        out = _predict_with(fwd, matrix, cols, mesh, batch_size, show_progress)
         values = out.mean(dim=1).reshape(len(grids[0]), len(grids[1]), -1)
         return FeatureEffect(
             kind="pdp2d",
@@ -158,7 +163,7 @@ def partial_dependence(
         )
     col = _column(feature, names)
     values_grid = _grid(matrix[:, col].double().numpy(), grid, n_grid)
-    out = _predict_with(fwd, matrix, [col], values_grid[:, None], batch_size)  # [G, n, T]
+    out = _predict_with(fwd, matrix, [col], values_grid[:, None], batch_size, show_progress)
     return FeatureEffect(
         kind="pdp",
         features=[names[col]],
