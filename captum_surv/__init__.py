@@ -11,8 +11,11 @@ Learning Survival Models" (2025).
 from captum_surv import baselines, datasets
 from captum_surv.attr import SUPPORTED_ATTRIBUTIONS, TimeAttribution
 from captum_surv.attr.explain import explain
+from captum_surv.attr.interactions import INTERACTION_METHODS, SurvInteractions
 from captum_surv.attr.methods import METHODS
+from captum_surv.effects import FeatureEffect, accumulated_local_effects, partial_dependence
 from captum_surv.explanation import SurvExplanation
+from captum_surv.importance import LOSSES, PermutationImportance, permutation_importance
 from captum_surv.models import (
     KINDS,
     SUPPORTED_MODELS,
@@ -45,19 +48,27 @@ __version__ = "0.1.0"
 
 __all__ = [
     "KINDS",
+    "INTERACTION_METHODS",
+    "LOSSES",
     "METHODS",
     "OUTPUTS",
     "SUPPORTED_ATTRIBUTIONS",
     "SUPPORTED_MODELS",
+    "FeatureEffect",
+    "PermutationImportance",
     "SurvExplanation",
+    "SurvInteractions",
     "SurvivalForward",
     "TimeAttribution",
     "__version__",
+    "accumulated_local_effects",
     "baselines",
     "datasets",
     "compute_coxtime_baseline_hazards",
     "explain",
     "from_module",
     "from_pycox",
+    "partial_dependence",
+    "permutation_importance",
     "plot",
 ]

@@ -45,6 +45,7 @@ __all__ = [
     "SurvivalData",
     "load_dataset",
     "load_multimodal_digits",
+    "simulate_interaction",
     "simulate_ranking",
     "simulate_time_dependent",
     "simulate_time_independent",
@@ -75,6 +76,8 @@ class GroundTruth:
             defined (by ``|coefficient| * sd(input)``); ``None`` where importance changes
             with time.
         censoring_time: Administrative censoring time.
+        interactions: Log-hazard coefficients of products of two inputs,
+            ``(name_i, name_j) -> coefficient`` (empty where the log-hazard is additive).
 
     Example:
         >>> gt = simulate_time_independent(n=10).ground_truth
@@ -92,6 +95,7 @@ class GroundTruth:
     time_varying: dict[str, Callable[[np.ndarray], np.ndarray]] = dataclasses.field(
         default_factory=dict
     )
+    interactions: dict[tuple[str, str], float] = dataclasses.field(default_factory=dict)
 
     def _args(self, x: Any, t: Any) -> tuple[np.ndarray, np.ndarray]:
         x = _as_float64_matrix(x, "x")
@@ -624,6 +628,72 @@ def simulate_ranking(
         sds=np.ones(p),
     )
     return _censored(f"ranking_p{p}", x, names, times, censoring_time, truth)
+
+
+def simulate_interaction(
+    n: int = 2_000, seed: int | None = 0, censoring_time: float = 5.0
+) -> SurvivalData:
+    """Weibull proportional hazards with a known interaction ``x1 * x2`` in the log-hazard.
+
+    ``x1..x4 ~ U(-1, 1)``; ``H(t|x) = 0.1 t^2.5 exp(0.5 x1 - 0.5 x2 + 0.5 x3 + 2 x1 x2)``;
+    administrative censoring at ``censoring_time``. x4 has no effect. The only non-zero
+    entry of the log-hazard's Hessian is ``d^2 log h / dx1 dx2 = 2`` (at every time), so
+    x1:x2 is the pair that interaction methods should find.
+
+    Args:
+        n: Number of rows (default 2,000).
+        seed: Seed (default 0); ``None`` for unseeded draws.
+        censoring_time: Administrative censoring time (default 5).
+
+    Returns:
+        A :class:`SurvivalData` with features ``x1..x4`` and its ground truth
+        (``interactions == {("x1", "x2"): 2.0}``; ``importance_order`` is ``None``).
+
+    Raises:
+        ValueError: For ``n < 1`` or a non-positive censoring time.
+
+    Example:
+        >>> gt = simulate_interaction(n=10).ground_truth
+        >>> gt.interactions
+        {('x1', 'x2'): 2.0}
+        >>> float(gt.log_hazard([[1.0, 1.0, 0.0, 0.0]], [1.0])[0, 0] - np.log(0.25)).__round__(6)
+        2.0
+    """
+    n = _check_n(n)
+    censoring_time = _check_positive(censoring_time, "censoring_time")
+    rng = np.random.default_rng(_check_seed(seed))
+    x = rng.uniform(-1.0, 1.0, size=(n, 4))
+    beta = np.array([0.5, -0.5, 0.5, 0.0])
+    beta12 = 2.0
+    lam, gamma = 0.1, 2.5
+
+    def eta(xx: np.ndarray) -> np.ndarray:
+        return xx @ beta + beta12 * xx[:, 0] * xx[:, 1]
+
+    times = (rng.exponential(size=n) / (lam * np.exp(eta(x)))) ** (1.0 / gamma)
+
+    def log_hazard(xx: np.ndarray, t: np.ndarray) -> np.ndarray:
+        return math.log(lam * gamma) + (gamma - 1.0) * np.log(t)[None, :] + eta(xx)[:, None]
+
+    def cumulative_hazard(xx: np.ndarray, t: np.ndarray) -> np.ndarray:
+        return lam * (t**gamma)[None, :] * np.exp(eta(xx))[:, None]
+
+    names = ["x1", "x2", "x3", "x4"]
+    truth = GroundTruth(
+        description=(
+            "Weibull proportional hazards H(t|x) = 0.1 t^2.5 exp(0.5 x1 - 0.5 x2 + 0.5 x3 + "
+            "2 x1 x2); x1..x4 ~ U(-1, 1) (x4 no effect); administrative censoring at "
+            f"t = {censoring_time:g}."
+        ),
+        input_names=tuple(names),
+        coefficients=dict(zip(names, map(float, beta), strict=True)),
+        importance_order=None,
+        censoring_time=censoring_time,
+        _log_hazard=log_hazard,
+        _cumulative_hazard=cumulative_hazard,
+        interactions={("x1", "x2"): beta12},
+    )
+    return _censored("interaction", x, names, times, censoring_time, truth)
 
 
 def _censored(

@@ -31,6 +31,13 @@ column ``k`` is one quantity evaluated at ``times[k]``. The quantity is chosen b
 ``"log_risk"``
     The network's log-risk. CoxPH/CoxCC: ``g(x)``, constant over time; CoxTime:
     ``g(x, t_k)``.
+``"conditional_survival"``
+    ``S(t_k | T > s, x) = S(t_k | x) / S(s | x)`` for ``t_k >= s``, and 1 for ``t_k < s``:
+    survival given that the patient is event-free at the conditioning time ``s``
+    (``condition_time=s``). Every model with a cumulative hazard supports it.
+``"conditional_cumhazard"``
+    ``H(t_k | x) - H(s | x)`` for ``t_k >= s``, and 0 for ``t_k < s``: the cumulative hazard
+    accrued after ``s``, so that ``conditional_survival = exp(-conditional_cumhazard)``.
 """
 
 from __future__ import annotations
@@ -44,11 +51,16 @@ OUTPUTS: dict[str, str] = {
     "hazard_rate": "instantaneous hazard rate h(t|x) (parametric models)",
     "density": "event-time density f(t|x) (parametric models)",
     "log_risk": "network log-risk g(x) (Cox) or g(x, t) (CoxTime)",
+    "conditional_survival": "S(t|x) / S(s|x): survival given survival to condition_time s",
+    "conditional_cumhazard": "H(t|x) - H(s|x): cumulative hazard accrued after condition_time s",
 }
 """All output names with a one-line description."""
 
 #: Outputs that describe one cause of a competing-risks model and therefore need ``event``.
 EVENT_SPECIFIC_OUTPUTS = frozenset({"cif", "pmf", "hazard"})
+
+#: Outputs conditional on survival to ``condition_time``; they derive from ``"cumhazard"``.
+CONDITIONAL_OUTPUTS = frozenset({"conditional_survival", "conditional_cumhazard"})
 
 
 def check_output(output: str, supported: tuple[str, ...], model_name: str) -> str:
@@ -70,6 +82,8 @@ def check_output(output: str, supported: tuple[str, ...], model_name: str) -> st
             f"Unknown output {output!r}. Valid output names are {sorted(OUTPUTS)}; "
             f"{model_name} supports {list(supported)}."
         )
+    if output in CONDITIONAL_OUTPUTS and "cumhazard" in supported:
+        return output
     if output not in supported:
         raise ValueError(
             f"Output {output!r} is not defined for {model_name}. "

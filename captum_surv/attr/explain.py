@@ -11,6 +11,11 @@ import torch
 from captum.attr import Attribution, DeepLiftShap, GradientShap
 
 from captum_surv._validation import as_tensor, as_tensors
+from captum_surv.attr.interactions import (
+    INTERACTION_METHODS,
+    SurvInteractions,
+    explain_interactions,
+)
 from captum_surv.attr.methods import METHODS, as_tuple, check_options, gradient_attributions
 from captum_surv.explanation import SurvExplanation
 from captum_surv.models.base import SurvivalForward
@@ -56,7 +61,7 @@ def explain(
     batch_size: int | None = None,
     show_progress: bool = False,
     **options: Any,
-) -> SurvExplanation:
+) -> SurvExplanation | SurvInteractions:
     """Explain a survival forward at every time point of its grid.
 
     Args:
@@ -68,7 +73,12 @@ def explain(
             (SG(t)), ``"gxi"`` (GxI(t)), ``"intgrad"`` (IntGrad(t), default) or
             ``"gradshap"`` (GradSHAP(t)) — or any Captum attribution class (e.g.
             ``captum.attr.KernelShap``) or instance, run over all time points by
-            :class:`~captum_surv.TimeAttribution`.
+            :class:`~captum_surv.TimeAttribution`. The interaction methods ``"hessian"``
+            (Hessian(t)), ``"inthess"`` (IntHess(t), baselines as IntGrad(t); option
+            ``n_steps``, default 24 nodes per path parameter) and ``"exphess"``
+            (ExpHess(t), the GradSHAP-style variant; baselines: reference rows as
+            GradSHAP(t); ``n_steps`` default 16) return a
+            :class:`~captum_surv.SurvInteractions` ``[B, T, F, F]`` instead.
         baselines: IntGrad(t): the baseline ``x'`` (``[1, *S]`` or ``[B, *S]``; default
             zeros). GradSHAP(t): the reference rows ``[M, *S]`` (required), e.g.
             :func:`captum_surv.baselines.sample`. SG(t): reference data whose feature
@@ -126,7 +136,8 @@ def explain(
         :meth:`SurvExplanation.completeness_residual` and raise ``n_steps`` if needed.
 
     Returns:
-        A :class:`~captum_surv.SurvExplanation` with attributions ``[B, T, *S]``.
+        A :class:`~captum_surv.SurvExplanation` with attributions ``[B, T, *S]`` (a
+        :class:`~captum_surv.SurvInteractions` for the interaction methods).
 
     Raises:
         TypeError: If ``forward`` is not a SurvivalForward, or inputs are not tensors.
@@ -148,10 +159,22 @@ def explain(
     checked = forward._check_inputs(tensors)
     names = _feature_names(feature_names, frame_names, is_tuple)
 
+    if isinstance(method, str) and method in INTERACTION_METHODS:
+        return explain_interactions(
+            forward,
+            checked,
+            method,
+            baselines,
+            feature_names=names,
+            batch_size=batch_size,
+            show_progress=show_progress,
+            **options,
+        )
     if isinstance(method, str):
         if method not in METHODS:
             raise ValueError(
-                f"Unknown method {method!r}. Valid methods: {list(METHODS)}, or a Captum "
+                f"Unknown method {method!r}. Valid methods: "
+                f"{list(METHODS) + list(INTERACTION_METHODS)}, or a Captum "
                 "attribution class such as captum.attr.KernelShap."
             )
         check_options(method, baselines, options)

@@ -53,6 +53,10 @@ def output_jacobian(forward: SurvivalForward, inputs: Inputs) -> tuple[Inputs, t
         ``(jacobians, outputs)``: a tuple of ``[N, T, *S_i]`` tensors and the forward's
         outputs ``[N, T]`` (detached).
     """
+    unconditional = forward.unconditional_forward
+    if unconditional is not None and not forward.conditions_in_head:
+        # conditional outputs: the Jacobian of H on the grid plus s, then the chain rule
+        return forward.conditional_jacobian(*output_jacobian(unconditional, inputs))
     if is_low_rank(forward, inputs):
         time_factors, features, outputs = low_rank_factors(forward, inputs)
         return _low_rank_product(time_factors, features), outputs
@@ -72,7 +76,9 @@ def is_low_rank(forward: SurvivalForward, inputs: Inputs) -> bool:
     features and of time points (the full route costs the fewer of those two).
     """
     rank = forward.network_rank if forward.structure == "head" else None
-    if rank is None:
+    if rank is None or (
+        forward.unconditional_forward is not None and not forward.conditions_in_head
+    ):
         return False
     n_features = sum(x[0].numel() for x in inputs if x.is_floating_point())
     return rank <= min(n_features, forward.n_times)

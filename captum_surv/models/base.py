@@ -12,7 +12,7 @@ from torch import nn
 
 from captum_surv import time_grid
 from captum_surv._validation import as_tensor, check_finite, check_rows
-from captum_surv.outputs import EVENT_SPECIFIC_OUTPUTS, check_output
+from captum_surv.outputs import CONDITIONAL_OUTPUTS, EVENT_SPECIFIC_OUTPUTS, check_output
 
 
 def freeze(net: nn.Module) -> nn.Module:
@@ -102,6 +102,8 @@ class SurvivalForward(nn.Module):
         event: Competing-risks cause index (DeepHit) or ``None``.
         interpolation: How the grid is read off the native grid, see
             :data:`captum_surv.time_grid.INTERPOLATIONS`.
+        condition_time: The conditioning time ``s`` of the ``"conditional_*"`` outputs, else
+            ``None``.
         supported_outputs: Output names this model family defines.
     """
 
@@ -125,6 +127,7 @@ class SurvivalForward(nn.Module):
         interpolation: str | None = None,
         clamp: bool = False,
         net_variants: _NetVariants | None = None,
+        condition_time: float | None = None,
         **family: Any,
     ) -> None:
         super().__init__()
@@ -152,7 +155,82 @@ class SurvivalForward(nn.Module):
         )
         self._lookup = time_grid.lookup(grid, self._native_times, interpolation)
         self.register_buffer("times", torch.as_tensor(grid, dtype=torch.float64))
+        self.condition_time = self._check_condition_time(condition_time)
+        object.__setattr__(self, "_unconditional", None)
+        if self.condition_time is not None:
+            self._setup_conditional(grid)
         self._setup()
+
+    def _check_condition_time(self, condition_time: object) -> float | None:
+        conditional = self.output in CONDITIONAL_OUTPUTS
+        if condition_time is None:
+            if conditional:
+                raise ValueError(
+                    f"output={self.output!r} needs the conditioning time: pass "
+                    "condition_time=s (the time the patient is known to have survived to)."
+                )
+            return None
+        if not conditional:
+            raise ValueError(
+                f"condition_time={condition_time!r} was given, but output={self.output!r} is "
+                f"not conditional; use output='conditional_survival' or "
+                "'conditional_cumhazard', or leave condition_time=None."
+            )
+        if isinstance(condition_time, bool) or not isinstance(
+            condition_time, (int, float, np.integer, np.floating)
+        ):
+            raise TypeError(f"condition_time must be a number, got {condition_time!r}.")
+        value = float(condition_time)
+        if not np.isfinite(value) or value < 0:
+            raise ValueError(f"condition_time must be a finite time >= 0, got {value!r}.")
+        return value
+
+    def _setup_conditional(self, grid: np.ndarray) -> None:
+        """The cumulative hazard on the grid plus ``s``, and where to read H(t) and H(s)."""
+        s = self.condition_time
+        union = np.union1d(grid, [s])
+        unconditional = self._derive(output="cumhazard", times=union, condition_time=None)
+        # a plain attribute, not a submodule: it shares :attr:`net` (see ``_apply``)
+        object.__setattr__(self, "_unconditional", unconditional)
+        self._grid_index = torch.as_tensor(np.searchsorted(union, grid))
+        self._condition_index = int(np.searchsorted(union, s))
+        self.register_buffer("_after_condition", torch.as_tensor(grid >= s), persistent=False)
+
+    def conditional_from_cumhazard(self, cumhazard: torch.Tensor) -> torch.Tensor:
+        """The conditional output from ``H`` on the grid plus ``s`` (last axis)."""
+        accrued = self.conditional_from_cumhazard_linear(cumhazard)
+        if self.output == "conditional_cumhazard":
+            return accrued
+        return torch.exp(-accrued)
+
+    def conditional_jacobian(
+        self, jacobians: tuple[torch.Tensor, ...], cumhazard: torch.Tensor
+    ) -> tuple[tuple[torch.Tensor, ...], torch.Tensor]:
+        """Chain rule from the Jacobians of ``H`` (grid plus ``s``) to the conditional output.
+
+        Args:
+            jacobians: ``[N, T', *S]`` per input: ``d H / d x`` on the grid plus ``s``.
+            cumhazard: ``[N, T']``, ``H`` there.
+
+        Returns:
+            ``(jacobians [N, T, *S] per input, outputs [N, T])``.
+        """
+        outputs = self.conditional_from_cumhazard(cumhazard)
+        result = []
+        for jac in jacobians:
+            moved = jac.movedim(1, -1)
+            d_accrued = self.conditional_from_cumhazard_linear(moved)
+            if self.output == "conditional_survival":
+                scale = outputs.reshape(*outputs.shape[:1], *([1] * (jac.dim() - 2)), -1)
+                d_accrued = -scale * d_accrued
+            result.append(d_accrued.movedim(-1, 1))
+        return tuple(result), outputs
+
+    def conditional_from_cumhazard_linear(self, values: torch.Tensor) -> torch.Tensor:
+        """``values(t) - values(s)`` for ``t >= s``, else 0 (last axis: grid plus ``s``)."""
+        index = self._grid_index.to(values.device)
+        accrued = values.index_select(-1, index) - values[..., self._condition_index, None]
+        return torch.where(self._after_condition, accrued, torch.zeros_like(accrued))
 
     # ----------------------------------------------------------------- family hooks
     def _setup(self) -> None:
@@ -184,6 +262,18 @@ class SurvivalForward(nn.Module):
     #:   of ``g(x, s_j)`` at :meth:`network_times`, and :meth:`jacobian_from_network` applies
     #:   the family's chain rule to ``d g(x, s_j) / d x``.
     structure: ClassVar[str] = "network"
+
+    #: Whether :meth:`output_from_network` already applies a ``"conditional_*"`` output's
+    #: conditioning (then the engine may differentiate through it directly); otherwise the
+    #: engine differentiates :attr:`unconditional_forward` and applies
+    #: :meth:`conditional_jacobian`.
+    conditions_in_head: ClassVar[bool] = False
+
+    @property
+    def unconditional_forward(self) -> SurvivalForward | None:
+        """For ``"conditional_*"`` outputs: the cumulative-hazard forward on the grid plus
+        the conditioning time that the conditional output is computed from; else None."""
+        return self._unconditional
 
     @property
     def network_rank(self) -> int | None:
@@ -249,6 +339,8 @@ class SurvivalForward(nn.Module):
         Returns:
             Tensor ``[batch, n_times]`` in the inputs' floating dtype.
         """
+        if self._unconditional is not None:
+            return self.conditional_from_cumhazard(self._unconditional(*inputs))
         net, checked = self._prepare(inputs)
         return self._compute(net, checked)
 
@@ -285,14 +377,29 @@ class SurvivalForward(nn.Module):
         """
         return time_grid.time_index(self.times.cpu().numpy(), t, nearest, key=self._time_key())
 
-    def with_output(self, output: str, event: int | None = None) -> SurvivalForward:
+    def with_output(
+        self, output: str, event: int | None = None, *, condition_time: float | None = None
+    ) -> SurvivalForward:
         """A forward for another output on the same time grid, sharing :attr:`net`.
 
         Args:
             output: The output name, see :mod:`captum_surv.outputs`.
             event: Cause index for competing-risks models (default: keep the current one).
+            condition_time: The conditioning time ``s`` of ``"conditional_survival"`` and
+                ``"conditional_cumhazard"`` (default: keep the current one, if any).
+
+        Example:
+            >>> cond = fwd.with_output("conditional_survival", condition_time=1.0)  # doctest: +SKIP
         """
-        return self._derive(output=output, event=self.event if event is None else event)
+        if output in CONDITIONAL_OUTPUTS and condition_time is None:
+            condition_time = self.condition_time
+        if output not in CONDITIONAL_OUTPUTS:
+            condition_time = None
+        return self._derive(
+            output=output,
+            event=self.event if event is None else event,
+            condition_time=condition_time,
+        )
 
     def with_times(
         self, times: object, interpolation: str | None = None, clamp: bool = False
@@ -321,11 +428,18 @@ class SurvivalForward(nn.Module):
             "interpolation": self.interpolation,
             "clamp": self.clamp,
             "net_variants": self._net_variants,
+            "condition_time": self.condition_time,
             **self._family,
         }
         kwargs.update(overrides)
         derived = type(self)(self.net, **kwargs)
         return derived.to(self.times.device)
+
+    def _apply(self, fn: Any, *args: Any, **kwargs: Any) -> SurvivalForward:
+        super()._apply(fn, *args, **kwargs)
+        if self._unconditional is not None:
+            self._unconditional._apply(fn, *args, **kwargs)
+        return self
 
     def train(self, mode: bool = True) -> SurvivalForward:
         """Keep the network in eval mode whatever ``mode`` is (explanations use eval mode)."""
@@ -335,6 +449,8 @@ class SurvivalForward(nn.Module):
 
     def extra_repr(self) -> str:
         event = "" if self.event is None else f", event={self.event}"
+        if self.condition_time is not None:
+            event += f", condition_time={self.condition_time:g}"
         return (
             f"model={self.model_name}, output={self.output!r}{event}, n_times={self.n_times}, "
             f"interpolation={self.interpolation!r}"

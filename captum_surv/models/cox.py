@@ -49,6 +49,7 @@ class CoxForward(SurvivalForward):
     model_name = "CoxPH"
     supported_outputs = ("survival", "cumhazard", "hazard", "log_risk")
     structure = "head"
+    conditions_in_head = True  # output_from_log_risk conditions on s itself
     baseline_cumhazard: torch.Tensor
     baseline_increment: torch.Tensor
 
@@ -84,6 +85,8 @@ class CoxForward(SurvivalForward):
 
     def output_from_log_risk(self, g: torch.Tensor) -> torch.Tensor:
         """Map log-risks ``[batch]`` to the selected output ``[batch, n_times]``."""
+        if self._unconditional is not None:
+            return self.conditional_from_cumhazard(self._unconditional.output_from_log_risk(g))
         base = self.baseline_cumhazard.to(g.dtype)
         if self.output == "log_risk":
             return g[:, None].expand(-1, self.n_times)

@@ -58,6 +58,7 @@ def from_pycox(
     *,
     interpolation: str | None = None,
     clamp: bool = False,
+    condition_time: float | None = None,
 ) -> SurvivalForward:
     """Wrap a trained pycox model as a differentiable ``[batch, n_times]`` forward.
 
@@ -72,7 +73,7 @@ def from_pycox(
             Cox models need baseline hazards (``model.compute_baseline_hazards()``).
         output: The quantity returned at each time, see :mod:`captum_surv.outputs`:
             ``"survival"`` (default), ``"cumhazard"``, ``"hazard"``, ``"pmf"``, ``"cif"``,
-            ``"log_risk"``.
+            ``"log_risk"``, ``"conditional_survival"``, ``"conditional_cumhazard"``.
         times: ``None`` (default) for the model's native grid (Cox models: the times where
             the baseline hazard jumps; discrete models: their cuts; PCHazard: its sub-grid).
             An *integer scalar* ``n`` (``int``, numpy integer, or 0-d integer array or
@@ -89,6 +90,8 @@ def from_pycox(
         clamp: If False (default), times past the model's last time raise an error; if True
             they get the value at the last time (a ``UserWarning`` says so when this makes
             several grid times equal).
+        condition_time: The time ``s`` the patient is known to have survived to, for the
+            conditional outputs (``S(t|x) / S(s|x)`` and ``H(t|x) - H(s|x)``; default None).
 
     Returns:
         A :class:`~captum_surv.SurvivalForward`.
@@ -110,6 +113,7 @@ def from_pycox(
         "event": event,
         "interpolation": interpolation,
         "clamp": clamp,
+        "condition_time": condition_time,
     }
     if isinstance(model, pycox_models.CoxTime):
         return _coxtime(model, common)
