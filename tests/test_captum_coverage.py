@@ -458,3 +458,242 @@ def test_equals_captum_loop(models, kind, model):
         == TimeAttribution.supported().get(kind, TimeAttribution(method).strategy)
         or kind == "NoiseTunnel"
     )
+
+
+# --------------------------------------------------------------------------- options
+@pytest.mark.parametrize(
+    ("kind", "model"),
+    [
+        ("IntegratedGradients", "CoxPH"),
+        ("DeepLift", "Image"),
+        ("LayerGradCam", "Image"),
+        ("FeatureAblation", "LogisticHazard"),
+        ("KernelShap", "CoxTime"),
+        ("GradientShap", "LogisticHazard"),
+    ],
+)
+def test_forced_loop_equals_default_strategy(models, kind, model):
+    fwd, x, train = models[model]
+    method, kwargs = _method(kind, model, fwd, x, train)
+    looped = TimeAttribution(method, strategy="loop")
+    assert looped.strategy == "loop"
+    assert TimeAttribution(method).strategy != "loop"
+    _seed()
+    expected = looped.attribute(x, **kwargs)
+    _seed()
+    actual = TimeAttribution(method).attribute(x, **kwargs)
+    assert max_deviation(actual, expected) <= TOL
+
+
+def test_supported_lists_strategies():
+    table = TimeAttribution.supported()
+    assert table["IntegratedGradients"] == "stacked rows"
+    assert table["LayerGradCam"] == "stacked rows"
+    assert table["GradientShap"] == "gradient replay"
+    assert table["FeatureAblation"] == "native multi-output"
+    assert table["KernelShap"] == "forward replay"
+    assert table["NeuronGradient"] == "target-free"
+    assert table["LayerGradientShap"] == "loop"
+    assert table["NoiseTunnel"].startswith("gradient replay around Saliency")
+    assert set(captum_surv.SUPPORTED_ATTRIBUTIONS) == set(table)
+    assert set(table.values()) - {table["NoiseTunnel"]} <= set(strategies.STRATEGIES)
+
+
+@pytest.mark.parametrize(
+    "kind", ["FeatureAblation", "FeaturePermutation", "ShapleyValueSampling", "Lime", "KernelShap"]
+)
+def test_per_instance_feature_masks(models, kind):
+    """A different feature grouping per instance (first dimension = batch)."""
+    fwd, x, train = models["LogisticHazard"]
+    mask = torch.tensor([[0, 0, 1, 2], [0, 1, 1, 0]])
+    method, kwargs = _method(kind, "LogisticHazard", fwd, x, train)
+    kwargs["feature_mask"] = mask
+    _seed()
+    expected = captum_loop(method, x, fwd.n_times, **kwargs)
+    _seed()
+    actual = TimeAttribution(method).attribute(x, **kwargs)
+    assert max_deviation(actual, expected) <= TOL
+    # the grouping is honoured per instance: features in one group share a value
+    assert torch.equal(actual[1, :, 0], actual[1, :, 3])
+    assert torch.equal(actual[0, :, 0], actual[0, :, 1])
+
+
+def test_target_free_methods_repeat_over_time(models):
+    """A neuron's attribution does not depend on the time point: one call, T copies."""
+    fwd, x, train = models["CoxPH"]
+    method, kwargs = _method("NeuronIntegratedGradients", "CoxPH", fwd, x, train)
+    out = TimeAttribution(method).attribute(x, **kwargs)
+    direct = method.attribute(x, **kwargs)
+    assert out.shape == (N_TEST, fwd.n_times, N_FEAT)
+    for t in range(fwd.n_times):
+        assert torch.equal(out[:, t], direct)
+    nt = ca.NoiseTunnel(method)
+    assert TimeAttribution(nt).strategy == "target-free"
+
+
+# --------------------------------------------------------------------------- item: layers
+def test_layer_of_the_models_network_gets_a_clear_error():
+    """pycox's model.net is not the forward's (frozen copy) network: say so and name the
+    matching layer of fwd.net, instead of Captum's 'Forward hook did not obtain any
+    outputs'."""
+    torch.manual_seed(0)
+    x, d, e = _data(30, 2)
+    model = pm.CoxPH(_mlp(N_FEAT, 1))
+    model.compute_baseline_hazards(input=x, target=(d, e))
+    fwd = captum_surv.from_pycox(model, times=N_TIMES)
+    x_test = torch.as_tensor(x[:2])
+    with pytest.raises(AssertionError, match="Forward hook did not obtain"):
+        ca.LayerGradCam(fwd, model.net[2]).attribute(x_test, target=0)  # Captum alone
+    for method in (
+        ca.LayerGradCam(fwd, model.net[2]),
+        ca.LayerIntegratedGradients(fwd, model.net[0]),
+        ca.NeuronGradient(fwd, model.net[0]),
+        ca.LayerConductance(fwd, [model.net[0]][0]),
+        ca.NoiseTunnel(ca.LayerGradCam(fwd, model.net[2])),
+    ):
+        with pytest.raises(ValueError, match=r"frozen deep copy.*fwd\.net\.get_submodule\('\d'\)"):
+            TimeAttribution(method)
+        with pytest.raises(ValueError, match="Use fwd.net's layers"):
+            captum_surv.explain(fwd, x_test, method)
+    fine = TimeAttribution(ca.LayerGradCam(fwd, fwd.net[2])).attribute(x_test)
+    assert fine.shape == (2, N_TIMES, 1)
+
+
+# --------------------------------------------------------------------------- integer inputs
+class EmbeddingNet(nn.Module):
+    """(float features [B, 3], category codes [B, 2] int64) -> logits."""
+
+    def __init__(self, out_features):
+        super().__init__()
+        self.embedding = nn.Embedding(5, 2)
+        self.body = nn.Sequential(nn.Linear(3 + 4, 5), nn.ReLU(), nn.Linear(5, out_features))
+
+    def forward(self, x, codes):
+        return self.body(torch.cat([x, self.embedding(codes).flatten(1)], dim=1))
+
+
+class _CodesLast(nn.Module):
+    """The reference's forward: float inputs attributed, codes as an additional argument."""
+
+    def __init__(self, fwd):
+        super().__init__()
+        self.fwd = fwd
+
+    def forward(self, x, codes):
+        return self.fwd(x, codes)
+
+
+@pytest.fixture(scope="module")
+def embedding_model():
+    torch.manual_seed(1)
+    x, d, e = _data(40, 4)
+    labtrans = pm.LogisticHazard.label_transform(5)
+    labtrans.fit(d, e)
+    net = EmbeddingNet(labtrans.out_features).double()
+    model = pm.LogisticHazard(net, duration_index=labtrans.cuts)
+    fwd = captum_surv.from_pycox(model, times=N_TIMES)
+    gen = torch.Generator().manual_seed(2)
+    features = torch.randn(6, 3, generator=gen, dtype=torch.float64)
+    codes = torch.randint(0, 5, (6, 2), generator=gen)
+    return fwd, features, codes
+
+
+INTEGER_KINDS = {
+    "IntegratedGradients": lambda f: (ca.IntegratedGradients(f), {"n_steps": 4}),
+    "Saliency": lambda f: (ca.Saliency(f), {"abs": False}),
+    "DeepLift": lambda f: (ca.DeepLift(f), {}),
+    "GuidedBackprop": lambda f: (ca.GuidedBackprop(f), {}),
+    "GradientShap": lambda f: (ca.GradientShap(f), {"n_samples": 3, "stdevs": 0.1}),
+    "NoiseTunnel": lambda f: (ca.NoiseTunnel(ca.Saliency(f)), {"nt_samples": 2, "stdevs": 0.1}),
+    "FeatureAblation": lambda f: (ca.FeatureAblation(f), {}),
+    "ShapleyValueSampling": lambda f: (ca.ShapleyValueSampling(f), {"n_samples": 2}),
+    "KernelShap": lambda f: (ca.KernelShap(f), {"n_samples": 10}),
+    "NeuronGradient": lambda f: (
+        ca.NeuronGradient(f, _net_of(f).body[0]),
+        {"neuron_selector": (1,)},
+    ),
+}
+
+
+def _net_of(forward):
+    return forward.fwd.net if isinstance(forward, _CodesLast) else forward.net
+
+
+@pytest.mark.parametrize("kind", list(INTEGER_KINDS))
+def test_integer_inputs_held_fixed(embedding_model, kind):
+    """Category codes are not differentiable: held fixed, zero attributions; the float
+    inputs equal Captum's loop with the codes passed as an additional forward argument."""
+    fwd, features, codes = embedding_model
+    x, c = features[:N_TEST], codes[:N_TEST]
+    method, kwargs = INTEGER_KINDS[kind](fwd)
+    if kind in ("IntegratedGradients", "DeepLift", "FeatureAblation", "KernelShap"):
+        kwargs["baselines"] = (features[N_TEST:].mean(0, keepdim=True), 0)
+    if kind == "GradientShap":
+        kwargs["baselines"] = (features[N_TEST:], codes[N_TEST:])
+    reference, _ = INTEGER_KINDS[kind](_CodesLast(fwd))
+    ref_kwargs = {k: (v[0] if k == "baselines" else v) for k, v in kwargs.items()}
+    _seed()
+    expected = captum_loop(reference, x, fwd.n_times, additional_forward_args=(c,), **ref_kwargs)
+    _seed()
+    got_x, got_codes = TimeAttribution(method).attribute((x, c), **kwargs)
+    assert max_deviation(got_x, expected) <= TOL
+    assert got_codes.shape == (N_TEST, fwd.n_times, 2)
+    assert torch.equal(got_codes, torch.zeros_like(got_codes))
+    assert method.forward_func is fwd
+
+
+def test_explain_captum_class_with_integer_inputs(embedding_model):
+    fwd, features, codes = embedding_model
+    x, c = features[:N_TEST], codes[:N_TEST]
+    base = (features[N_TEST:].mean(0, keepdim=True), torch.zeros(1, 2, dtype=torch.long))
+    expl = captum_surv.explain(fwd, (x, c), ca.IntegratedGradients, baselines=base, n_steps=4)
+    _seed()
+    expected = captum_loop(
+        ca.IntegratedGradients(_CodesLast(fwd)),
+        x,
+        fwd.n_times,
+        baselines=base[0],
+        additional_forward_args=(c,),
+        n_steps=4,
+    )
+    assert max_deviation(expl.attributions[0], expected) <= TOL
+    assert torch.equal(expl.attributions[1], torch.zeros(N_TEST, fwd.n_times, 2, dtype=x.dtype))
+
+
+def test_integer_inputs_to_layer_methods_and_errors(embedding_model):
+    """Layer methods get the codes unchanged (LayerIntegratedGradients on the embedding is
+    how codes are attributed); all-integer inputs to an input method get a clear error."""
+    fwd, features, codes = embedding_model
+    x, c = features[:N_TEST], codes[:N_TEST]
+    method = ca.LayerIntegratedGradients(fwd, fwd.net.embedding)
+    expected = captum_loop(method, (x, c), fwd.n_times, n_steps=4)
+    actual = TimeAttribution(method).attribute((x, c), n_steps=4)
+    assert max_deviation(actual, expected) <= TOL
+
+    class CodesOnly(nn.Module):
+        def __init__(self, out_features):
+            super().__init__()
+            self.embedding = nn.Embedding(5, 2)
+            self.head = nn.Linear(4, out_features)
+
+        def forward(self, codes):
+            return self.head(self.embedding(codes).flatten(1))
+
+    cuts = np.array([0.0, 1.0, 2.0, 3.0])
+    model = pm.LogisticHazard(CodesOnly(len(cuts)).double(), duration_index=cuts)
+    only = captum_surv.from_pycox(model, times=N_TIMES)
+    with pytest.raises(ValueError, match="Every input is an integer tensor.*embedding layer"):
+        TimeAttribution(ca.IntegratedGradients(only)).attribute(c)
+
+
+def test_explain_routes_every_class_and_strategy(models):
+    fwd, x, train = models["Image"]
+    method, kwargs = _method("LayerGradCam", "Image", fwd, x, train)
+    with pytest.raises(TypeError, match=r"LayerGradCam needs layer.*instance"):
+        captum_surv.explain(fwd, x, ca.LayerGradCam)
+    method, kwargs = _method("GuidedBackprop", "Image", fwd, x, train)
+    expl = captum_surv.explain(fwd, x, method, strategy="loop")
+    assert expl.options["strategy"] == "loop"
+    expected = captum_loop(method, x, fwd.n_times)
+    assert max_deviation(expl.attributions, expected) <= TOL
+    assert captum_surv.explain(fwd, x, method).options["strategy"] == "stacked rows"

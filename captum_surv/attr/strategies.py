@@ -226,6 +226,13 @@ def is_perturbation(method: Any) -> bool:
     return _first_match(method, _PERTURBATION_INNER) is not None
 
 
+def is_ablation(method: Any) -> bool:
+    """FeatureAblation itself (not its permutation, occlusion or layer variants)."""
+    return _first_match(method, ("FeaturePermutation", "Occlusion", "FeatureAblation")) == (
+        "FeatureAblation"
+    ) and not attributes_layer(method)
+
+
 def attributes_layer(method: Any) -> bool:
     """Whether the result is per layer unit (layer methods), not per input feature."""
     return _first_match(method, ("LayerAttribution",)) is not None

@@ -694,8 +694,16 @@ class TimeAttribution:
     ) -> Any:
         """target=None: Captum evaluates each perturbation once for all time points."""
         method, n_times = self.attribution, self.n_times
-        if isinstance(method, FeaturePermutation):
-            per_chunk = n_batch  # permutes within the batch: never split it
+        per_instance_mask = _has_per_instance_mask(call, inputs, n_batch)
+        if per_instance_mask and isinstance(method, FeaturePermutation):
+            # Captum's target=None path cannot combine a per-instance mask with a
+            # multi-output forward, and permutations mix instances: loop over targets
+            return self._loop(inputs if is_tuple else inputs[0], n_batch, call)
+        if per_instance_mask and _strategies.is_ablation(method):
+            per_chunk = 1  # ablations are per instance; Captum needs one mask row here
+        elif isinstance(method, FeaturePermutation) or per_instance_mask:
+            # permutes within the batch, or numbers features over the whole mask: never split
+            per_chunk = n_batch
         else:
             per_eval = int(call.get("perturbations_per_eval", 1) or 1)
             per_chunk = max(1, budget // per_eval)
@@ -736,13 +744,21 @@ class TimeAttribution:
         n_batch: int,
         call: dict[str, Any],
     ) -> Any:
-        """Per instance: one pass per time point, perturbations drawn and evaluated once."""
+        """Per instance: one pass per time point, perturbations drawn and evaluated once.
+
+        With a per-instance feature mask the whole batch runs as one chunk: Captum numbers
+        the interpretable features over the whole mask, so splitting it would change them.
+        """
         method, n_times = self.attribution, self.n_times
         forward = method.forward_func
+        device = inputs[0].device
+        if _has_per_instance_mask(call, inputs, n_batch):
+            chunks = [torch.arange(n_batch, device=device)]
+        else:
+            chunks = [torch.tensor([b], device=device) for b in range(n_batch)]
         per_instance = []
-        with self._progress(n_batch * n_times, self.get_name()) as bar:
-            for b in range(n_batch):
-                index = torch.tensor([b], device=inputs[0].device)
+        with self._progress(len(chunks) * n_times, self.get_name()) as bar:
+            for index in chunks:
                 chunk_inputs = tuple(x[index] for x in inputs)
                 chunk_call = dict(call)
                 for name in ("baselines", "feature_mask"):
@@ -1285,6 +1301,8 @@ def _matching_layer_name(layer: Any, net: nn.Module) -> str | None:
     if not isinstance(layer, nn.Module):
         return None
     state = layer.state_dict()
+    if not state:  # no weights to recognise it by
+        return None
     for name, module in net.named_modules():
         if type(module) is not type(layer) or not name:
             continue
@@ -1320,3 +1338,17 @@ def _parameters_requiring_grad(net: nn.Module) -> Iterator[None]:
     finally:
         for p, flag in zip(params, flags, strict=True):
             p.requires_grad_(flag)
+
+
+def _has_per_instance_mask(
+    call: dict[str, Any], inputs: tuple[torch.Tensor, ...], n_batch: int
+) -> bool:
+    """Whether ``feature_mask`` has one row per instance (not one shared row)."""
+    mask = call.get("feature_mask")
+    if mask is None or n_batch == 1:
+        return False
+    masks = mask if isinstance(mask, tuple) else (mask,)
+    return any(
+        isinstance(m, torch.Tensor) and m.dim() == x.dim() and m.shape[0] == n_batch
+        for m, x in zip(masks, inputs, strict=False)
+    )
