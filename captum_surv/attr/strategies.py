@@ -274,6 +274,28 @@ def strategy_table() -> list[tuple[str, str]]:
     return rows
 
 
+def markdown_table() -> str:
+    """The supported classes and their strategies as a Markdown table (for the README)."""
+    by_strategy: dict[str, list[str]] = {}
+    noise_tunnel = None
+    for name, strategy in strategy_table():
+        if name == "NoiseTunnel":
+            noise_tunnel = strategy
+            continue
+        by_strategy.setdefault(strategy, []).append(name)
+    lines = ["| strategy | Captum classes | how |", "|---|---|---|"]
+    for strategy, description in STRATEGIES.items():
+        names = by_strategy.get(strategy, [])
+        if strategy == LOOP:
+            names = [*names, "NoiseTunnel around other methods"]
+        if strategy == GRADIENT_REPLAY and noise_tunnel is not None:
+            names = [*names, "NoiseTunnel around Saliency, InputXGradient, IntegratedGradients"]
+        if strategy == TARGET_FREE and noise_tunnel is not None:
+            names = [*names, "NoiseTunnel around these"]
+        lines.append(f"| {strategy} | {', '.join(names)} | {description} |")
+    return "\n".join(lines)
+
+
 def captum_attribution_classes() -> dict[str, type]:
     """Every public ``captum.attr`` attribution class, by name."""
     base = _attr.Attribution
