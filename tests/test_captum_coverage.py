@@ -715,3 +715,35 @@ def test_readme_lists_the_strategies():
         "README's strategy table is out of date: paste captum_surv.attr.strategies."
         "markdown_table() between the strategies-table markers"
     )
+
+
+@pytest.mark.parametrize("kind", ["LayerGradCam", "LayerConductance", "GuidedBackprop", "DeepLift"])
+def test_hook_methods_take_one_backward_of_summed_outputs(models, kind, monkeypatch):
+    """The stacked strategy differentiates one root (the summed selected outputs) per
+    Captum gradient call, not one per row; Captum's functions are restored afterwards."""
+    import captum._utils.gradient as captum_gradient
+    from captum.attr._core.layer import grad_cam, layer_conductance
+
+    fwd, x, train = models["Image"]
+    method, kwargs = _method(kind, "Image", fwd, x, train)
+    roots = []
+    grad = torch.autograd.grad
+
+    def counting(outputs, *args, **kw):
+        roots.append(len(outputs) if isinstance(outputs, (tuple, list)) else 1)
+        return grad(outputs, *args, **kw)
+
+    monkeypatch.setattr(torch.autograd, "grad", counting)
+    TimeAttribution(method).attribute(x, **kwargs)
+    assert roots and max(roots) == 1
+    roots.clear()
+    TimeAttribution(method, strategy="loop").attribute(x, **kwargs)
+    assert max(roots) >= N_TEST  # Captum's own path: one root per row
+    for module in (grad_cam, layer_conductance):
+        assert module.compute_layer_gradients_and_eval is (
+            captum_gradient.compute_layer_gradients_and_eval
+        )
+    assert method.gradient_func is captum_gradient.compute_gradients or kind in (
+        "LayerGradCam",
+        "LayerConductance",
+    )

@@ -665,8 +665,9 @@ class TimeAttribution:
         Hook-free input-gradient methods get :class:`_StackedGradients` (all time points once
         per distinct point); every other gradient function that Captum exposes (on the method
         or its Guided Backprop part) takes one backward pass of the summed selected outputs;
-        LayerIntegratedGradients' per-call gradient factory is patched the same way. A
-        user's own gradient function is kept.
+        LayerIntegratedGradients' per-call gradient factory and the layer-gradient function
+        of the other layer and neuron methods are patched the same way (see
+        :mod:`captum_surv._compat`). A user's own gradient function is kept.
         """
         method = self.attribution
         default = _compat.captum_default_gradient_func()
@@ -677,6 +678,8 @@ class TimeAttribution:
                 return contextlib.nullcontext()  # a user's gradient function: keep it
             return _swap_attribute(method, "gradient_func", _StackedGradients(budget))
         stack = contextlib.ExitStack()
+        parts = [p for p in (method, getattr(method, "grad_cam", None)) if p is not None]
+        stack.enter_context(_compat.summed_layer_gradient_calls(parts))
         for owner in (method, getattr(method, "guided_backprop", None)):
             if owner is not None and getattr(owner, "gradient_func", None) is default:
                 stack.enter_context(
