@@ -747,3 +747,40 @@ def test_hook_methods_take_one_backward_of_summed_outputs(models, kind, monkeypa
         "LayerGradCam",
         "LayerConductance",
     )
+
+
+@pytest.mark.parametrize(
+    ("inner", "strategy"),
+    [
+        ("IntegratedGradients", "gradient replay"),
+        ("DeepLift", "loop"),
+        ("FeatureAblation", "loop"),
+        ("LayerGradCam", "loop"),
+        ("NeuronGradient", "target-free"),
+    ],
+)
+def test_noise_tunnel_around_any_method(models, inner, strategy):
+    fwd, x, train = models["Image"]
+    method, kwargs = _method(inner, "Image", fwd, x, train)
+    nt = ca.NoiseTunnel(method)
+    kwargs.update(nt_samples=2, stdevs=0.1)
+    assert TimeAttribution(nt).strategy == strategy
+    _seed()
+    expected = captum_loop(nt, x, fwd.n_times, **kwargs)
+    _seed()
+    assert_matches(TimeAttribution(nt).attribute(x, **kwargs), expected)
+
+
+def test_network_flags_restored(models):
+    """Hook-based methods make the frozen network's parameters require gradients only
+    during the call."""
+    fwd, x, train = models["Image"]
+    method, kwargs = _method("LayerDeepLift", "Image", fwd, x, train)
+    TimeAttribution(method).attribute(x, **kwargs)
+    assert not any(p.requires_grad for p in fwd.net.parameters())
+    with pytest.raises(Exception):  # noqa: B017 - whatever Captum raises
+        TimeAttribution(method).attribute(x, custom_attribution_func=lambda *a: 1 / 0)
+    assert not any(p.requires_grad for p in fwd.net.parameters())
+    for module in fwd.modules():
+        assert not module._forward_hooks and not module._forward_pre_hooks
+        assert not module._backward_hooks
