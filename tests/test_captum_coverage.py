@@ -14,7 +14,6 @@ a Captum release with a new class fails it until the class is listed here and in
 
 from __future__ import annotations
 
-import contextlib
 import random
 import warnings
 
@@ -374,19 +373,10 @@ def captum_loop(method, x, n_times, **kwargs):
     return torch.stack(results, dim=1)
 
 
-@contextlib.contextmanager
-def _trainable_parameters(fwd):
-    """Captum's layer DeepLift needs the network's parameters to require gradients (its
-    hooks on tensors that depend only on frozen weights fail); TimeAttribution sets them for
-    the call, and the reference loop does the same."""
-    flags = [p.requires_grad for p in fwd.net.parameters()]
-    for p in fwd.net.parameters():
-        p.requires_grad_(True)
-    try:
-        yield
-    finally:
-        for p, flag in zip(fwd.net.parameters(), flags, strict=True):
-            p.requires_grad_(flag)
+def _requiring_grad(x):
+    """Captum's layer DeepLift hooks tensors inside the network, which must require
+    gradients; with a frozen network that holds when the inputs require them."""
+    return _untuple(tuple(t.detach().requires_grad_() for t in _tuple(x)), x)
 
 
 def max_deviation(actual, expected):
@@ -456,8 +446,7 @@ def test_equals_captum_loop(models, kind, model):
         x = _untuple(tuple(t[:1] for t in _tuple(x)), x)
     method, kwargs = _method(kind, model, fwd, x, train)
     _seed()
-    with _trainable_parameters(fwd):
-        expected = captum_loop(method, x, fwd.n_times, **kwargs)
+    expected = captum_loop(method, _requiring_grad(x), fwd.n_times, **kwargs)
     _seed()
     actual = TimeAttribution(method).attribute(x, **kwargs)
     assert_matches(actual, expected)
@@ -772,8 +761,7 @@ def test_noise_tunnel_around_any_method(models, inner, strategy):
 
 
 def test_network_flags_restored(models):
-    """Hook-based methods make the frozen network's parameters require gradients only
-    during the call."""
+    """The frozen network's parameters never require gradients; no hook is left behind."""
     fwd, x, train = models["Image"]
     method, kwargs = _method("LayerDeepLift", "Image", fwd, x, train)
     TimeAttribution(method).attribute(x, **kwargs)
@@ -784,3 +772,41 @@ def test_network_flags_restored(models):
     for module in fwd.modules():
         assert not module._forward_hooks and not module._forward_pre_hooks
         assert not module._backward_hooks
+
+
+@pytest.mark.parametrize(
+    "kind",
+    [
+        "DeepLift",
+        "GuidedBackprop",
+        "LayerGradCam",
+        "LayerConductance",
+        "LayerDeepLift",
+        "NeuronGradient",
+    ],
+)
+def test_float64_inputs_on_a_float32_network(models, kind):
+    """Hooks on fwd.net's layers fire for float64 inputs too (the forward runs the same
+    modules with float64 parameters): equal to Captum's loop in float64, and to the float32
+    result within float32 precision."""
+    torch.manual_seed(0)
+    labtrans = pm.LogisticHazard.label_transform(5)
+    x, d, e = _data(30, 3)
+    labtrans.fit(d, e)
+    model = pm.LogisticHazard(ImageTabularNet(labtrans.out_features), duration_index=labtrans.cuts)
+    fwd = captum_surv.from_pycox(model, times=N_TIMES)
+    _, x64, train64 = models["Image"]
+    method, kwargs = _method(kind, "Image", fwd, x64, train64)
+    _seed()
+    expected = captum_loop(method, _requiring_grad(x64), fwd.n_times, **kwargs)
+    _seed()
+    actual = TimeAttribution(method).attribute(x64, **kwargs)
+    assert all(a.dtype == torch.float64 for a in _tuple(actual))
+    assert_matches(actual, expected)
+    x32 = tuple(t.float() for t in x64)
+    kwargs32 = {
+        k: tuple(t.float() for t in v) if k == "baselines" else v for k, v in kwargs.items()
+    }
+    single = TimeAttribution(method).attribute(x32, **kwargs32)
+    for a, b in zip(_tuple(actual), _tuple(single), strict=True):
+        assert torch.allclose(a.float(), b, atol=1e-5, rtol=1e-4)

@@ -278,24 +278,11 @@ class TimeAttribution:
         n_batch = self._validate(inputs_tuple, call)
         budget = self._budget(batch_size)
         fixed = [i for i, x in enumerate(inputs_tuple) if not x.is_floating_point()]
-        with self._hookable_network():
-            if fixed and not _strategies.attributes_layer(self._inner):
-                return self._with_fixed_inputs(inputs_tuple, fixed, n_batch, call, budget)
-            return self._run(inputs_tuple, is_tuple, n_batch, call, budget)
-
-    def _hookable_network(self) -> Any:
-        """For methods that hook the network's modules: its parameters require gradients
-        during the call (restored after, even on error).
-
-        The forward's network is frozen. Captum's layer DeepLift registers gradient hooks on
-        the tensors entering hooked modules, which fails for a tensor that depends only on
-        frozen weights (e.g. an input branch whose tensor does not require gradients).
-        Gradients are taken with respect to inputs and layers only, so no parameter
-        gradient is ever computed or stored.
-        """
-        if not _strategies.uses_module_hooks(self._inner):
-            return contextlib.nullcontext()
-        return _parameters_requiring_grad(self.forward_func.net)
+        if _strategies.attributes_layer(self._inner):
+            inputs_tuple = _tracked(inputs_tuple)
+        elif fixed:
+            return self._with_fixed_inputs(inputs_tuple, fixed, n_batch, call, budget)
+        return self._run(inputs_tuple, is_tuple, n_batch, call, budget)
 
     def _run(
         self,
@@ -505,16 +492,6 @@ class TimeAttribution:
                         )
                 elif isinstance(b, (int, float)) and not np.isfinite(b):
                     raise ValueError(f"Baseline {i} is {b}; baselines must be finite.")
-        if _strategies.uses_module_hooks(self._inner):
-            param = next(iter(self.forward_func.net.parameters()), None)
-            for i, x in enumerate(inputs):
-                if param is not None and x.is_floating_point() and x.dtype != param.dtype:
-                    raise ValueError(
-                        f"{type(self.attribution).__name__} hooks the modules of fwd.net, "
-                        f"whose parameters are {param.dtype}, but input {i} is {x.dtype} (the "
-                        "forward would run an unhooked copy of the network). Pass "
-                        f"{param.dtype} inputs."
-                    )
         return n_batch
 
     def _budget(self, batch_size: int | None) -> int:
@@ -629,6 +606,8 @@ class TimeAttribution:
                         call["additional_forward_args"], n_batch, instance
                     )
                 chunk_inputs = tuple(x.detach()[instance] for x in inputs)
+                if _strategies.attributes_layer(method):
+                    chunk_inputs = _tracked(chunk_inputs)
                 if dedupe is not None:
                     dedupe.set_block(list(range(t0, t1)))
                     if call.get("internal_batch_size") is not None:
@@ -1329,18 +1308,15 @@ def _layer_time_layout(a: torch.Tensor, n_times: int) -> torch.Tensor:
     return a.reshape(a.shape[0] // n_times, n_times, *a.shape[1:])
 
 
-@contextlib.contextmanager
-def _parameters_requiring_grad(net: nn.Module) -> Iterator[None]:
-    """``requires_grad=True`` on every parameter of ``net`` within the context."""
-    params = list(net.parameters())
-    flags = [p.requires_grad for p in params]
-    try:
-        for p in params:
-            p.requires_grad_(True)
-        yield
-    finally:
-        for p, flag in zip(params, flags, strict=True):
-            p.requires_grad_(flag)
+def _tracked(inputs: tuple[torch.Tensor, ...]) -> tuple[torch.Tensor, ...]:
+    """Floating inputs as detached aliases that require gradients (integer ones unchanged).
+
+    Layer methods differentiate with respect to a layer, not the inputs, but Captum's layer
+    DeepLift hooks the tensors entering the network's nonlinear modules, which fails for a
+    tensor that requires no gradient, as happens in a frozen network whose input does not
+    require one. Values are unchanged; the user's tensors are not modified.
+    """
+    return tuple(x.detach().requires_grad_() if x.is_floating_point() else x for x in inputs)
 
 
 def _has_per_instance_mask(
