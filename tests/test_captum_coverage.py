@@ -810,3 +810,20 @@ def test_float64_inputs_on_a_float32_network(models, kind):
     single = TimeAttribution(method).attribute(x32, **kwargs32)
     for a, b in zip(_tuple(actual), _tuple(single), strict=True):
         assert torch.allclose(a.float(), b, atol=1e-5, rtol=1e-4)
+
+
+@pytest.mark.parametrize(
+    ("kind", "model"),
+    [
+        ("LayerGradientXActivation", "CoxTime"),
+        ("LayerConductance", "Image"),
+        ("GuidedGradCam", "Image"),
+        ("LayerFeatureAblation", "LogisticHazard"),
+    ],
+)
+def test_chunking_does_not_change_layer_results(models, kind, model):
+    fwd, x, train = models[model]
+    method, kwargs = _method(kind, model, fwd, x, train)
+    whole = TimeAttribution(method).attribute(x, **kwargs)
+    chunked = TimeAttribution(method, batch_size=1).attribute(x, **kwargs)
+    assert_matches(chunked, whole)
