@@ -760,7 +760,7 @@ def test_noise_tunnel_around_any_method(models, inner, strategy):
     assert_matches(TimeAttribution(nt).attribute(x, **kwargs), expected)
 
 
-def test_network_flags_restored(models):
+def test_network_untouched(models):
     """The frozen network's parameters never require gradients; no hook is left behind."""
     fwd, x, train = models["Image"]
     method, kwargs = _method("LayerDeepLift", "Image", fwd, x, train)
@@ -827,3 +827,14 @@ def test_chunking_does_not_change_layer_results(models, kind, model):
     whole = TimeAttribution(method).attribute(x, **kwargs)
     chunked = TimeAttribution(method, batch_size=1).attribute(x, **kwargs)
     assert_matches(chunked, whole)
+
+
+@pytest.mark.parametrize("kind", ["LayerConductance", "InternalInfluence", "NeuronConductance"])
+def test_coxtime_layers_that_captum_cannot_reshape_get_a_clear_error(models, kind):
+    """Captum itself fails here ("shape ... is invalid"); the error says why."""
+    fwd, x, train = models["CoxTime"]
+    method, kwargs = _method(kind, "CoxTime", fwd, x, train)
+    with pytest.raises(RuntimeError, match="is invalid for input of size"):
+        method.attribute(x, target=0, **kwargs)
+    with pytest.raises(ValueError, match="several rows per instance.*once per baseline jump"):
+        TimeAttribution(method).attribute(x, **kwargs)

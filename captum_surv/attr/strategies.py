@@ -30,7 +30,7 @@ Strategies:
 * ``"target-free"``: the method attributes a neuron or a layer's activation, which does not
   depend on the output time point (it takes no ``target``); it runs once and its result is
   repeated along the time axis.
-* ``"loop"``: the loop itself (with chunk-free progress over the time points).
+* ``"loop"``: the loop itself, with a progress bar over the time points.
 """
 
 from __future__ import annotations

@@ -282,7 +282,24 @@ class TimeAttribution:
             inputs_tuple = _tracked(inputs_tuple)
         elif fixed:
             return self._with_fixed_inputs(inputs_tuple, fixed, n_batch, call, budget)
-        return self._run(inputs_tuple, is_tuple, n_batch, call, budget)
+        try:
+            return self._run(inputs_tuple, is_tuple, n_batch, call, budget)
+        except RuntimeError as err:
+            rows_per_instance = _network_rows_per_row(self.forward_func)
+            if (
+                rows_per_instance > 1
+                and _strategies.layers_of(self._inner)
+                and "is invalid for input of size" in str(err)
+            ):
+                raise ValueError(
+                    f"Captum's {type(self._inner).__name__} cannot attribute a layer that sees "
+                    f"several rows per instance: the {self.forward_func.model_name} network "
+                    f"runs {rows_per_instance} times per instance (once per baseline jump "
+                    "time), and Captum reshapes the layer's rows by the batch size. Use a "
+                    "layer method without that reshape (e.g. LayerIntegratedGradients, "
+                    "LayerGradientXActivation, LayerDeepLift) or an input attribution."
+                ) from err
+            raise
 
     def _run(
         self,
