@@ -7,6 +7,7 @@ import here makes an upgrade a one-file change.
 from __future__ import annotations
 
 import contextlib
+import inspect
 from collections.abc import Iterator
 from typing import Any
 
@@ -138,3 +139,73 @@ def summed_layer_gradients(layer_attribution: Any) -> Iterator[bool]:
         yield True
     finally:
         del layer_attribution._make_gradient_func
+
+
+@contextlib.contextmanager
+def summed_layer_gradient_calls(attributions: Any) -> Iterator[bool]:
+    """Make Captum's layer/neuron methods take one backward of their summed selected outputs.
+
+    Captum's layer methods (LayerConductance, InternalInfluence, LayerGradCam, ...) call the
+    module-level ``compute_layer_gradients_and_eval`` imported into their own modules, which
+    differentiates ``torch.unbind(output)``: one autograd root per row. Within this context
+    that name, in the modules defining the given attributions' classes, is replaced by a
+    wrapper that selects the targets itself and hands Captum a forward returning their sum
+    (a one-element tensor) with ``target=None``. Rows are independent (eval-mode network),
+    so the layer gradients are the same. The original is restored on exit. Yields whether
+    anything was patched (nothing if Captum's internals changed).
+
+    Not thread-safe: other calls of those Captum modules in the same process see the patch
+    while the context is open.
+    """
+    import sys
+
+    from captum._utils import gradient as captum_gradient
+
+    original = getattr(captum_gradient, "compute_layer_gradients_and_eval", None)
+    modules = []
+    for attribution in attributions:
+        for cls in type(attribution).__mro__:
+            module = sys.modules.get(cls.__module__)
+            if (
+                module is not None
+                and getattr(module, "compute_layer_gradients_and_eval", None) is original
+                and module not in modules
+            ):
+                modules.append(module)
+    if original is None or not modules:
+        yield False
+        return
+
+    def summed_call(
+        forward_fn: Any,
+        layer: Any,
+        inputs: Any,
+        target_ind: Any = None,
+        additional_forward_args: Any = None,
+        *args: Any,
+        **kwargs: Any,
+    ) -> Any:
+        def summed(*forward_args: Any) -> Any:
+            return captum_select_targets(forward_fn(*forward_args), target_ind).sum().reshape(1)
+
+        def summed_no_args() -> Any:  # Captum calls argument-free forwards without inputs
+            return captum_select_targets(forward_fn(), target_ind).sum().reshape(1)
+
+        takes_none = not inspect.signature(forward_fn).parameters
+        return original(
+            summed_no_args if takes_none else summed,
+            layer,
+            inputs,
+            None,
+            additional_forward_args,
+            *args,
+            **kwargs,
+        )
+
+    for module in modules:
+        module.compute_layer_gradients_and_eval = summed_call
+    try:
+        yield True
+    finally:
+        for module in modules:
+            module.compute_layer_gradients_and_eval = original

@@ -8,9 +8,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import torch
-from captum.attr import Attribution, DeepLiftShap, GradientShap
+from captum.attr import Attribution
 
 from captum_surv._validation import as_tensor, as_tensors
+from captum_surv.attr import strategies as _strategies
 from captum_surv.attr.interactions import (
     INTERACTION_METHODS,
     SurvInteractions,
@@ -19,8 +20,6 @@ from captum_surv.attr.interactions import (
 from captum_surv.attr.methods import METHODS, as_tuple, check_options, gradient_attributions
 from captum_surv.explanation import SurvExplanation
 from captum_surv.models.base import SurvivalForward
-
-_DISTRIBUTION_BASELINES = (GradientShap, DeepLiftShap)
 
 
 def _to_tensors(inputs: Any) -> tuple[tuple[torch.Tensor, ...], list[list[str] | None], bool]:
@@ -73,7 +72,10 @@ def explain(
             (SG(t)), ``"gxi"`` (GxI(t)), ``"intgrad"`` (IntGrad(t), default) or
             ``"gradshap"`` (GradSHAP(t)) — or any Captum attribution class (e.g.
             ``captum.attr.KernelShap``) or instance, run over all time points by
-            :class:`~captum_surv.TimeAttribution`. The interaction methods ``"hessian"``
+            :class:`~captum_surv.TimeAttribution` (every ``captum.attr`` class that takes a
+            forward function; pass an instance for layer and neuron methods, e.g.
+            ``LayerGradCam(forward, forward.net.conv)``). Integer inputs (category codes)
+            are held fixed and get zero attributions. The interaction methods ``"hessian"``
             (Hessian(t)), ``"inthess"`` (IntHess(t), baselines as IntGrad(t); option
             ``n_steps``, default 24 nodes per path parameter) and ``"exphess"``
             (ExpHess(t), the GradSHAP-style variant; baselines: reference rows as
@@ -120,6 +122,8 @@ def explain(
               ``"gausslegendre"`` every reference row is combined with ``n_steps``
               Gauss-Legendre nodes, so attributions sum to ``Out(t|x) - mean_m Out(t|x'_m)``
               up to quadrature error only.
+            * ``strategy`` (Captum classes): ``"loop"`` forces one Captum call per time
+              point (see :meth:`~captum_surv.TimeAttribution.supported`).
             * any other keyword is passed to the Captum method's ``attribute``.
 
     Note:
@@ -277,15 +281,33 @@ def _captum_attributions(
 ) -> dict[str, Any]:
     from captum_surv.attr.time_attribution import TimeAttribution
 
-    algorithm = method(forward) if inspect.isclass(method) else method
+    if inspect.isclass(method):
+        required = [
+            p.name
+            for p in list(inspect.signature(method.__init__).parameters.values())[2:]
+            if p.default is inspect.Parameter.empty
+            and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
+        ]
+        if required:
+            raise TypeError(
+                f"{method.__name__} needs {', '.join(required)} besides the forward: pass an "
+                f"instance, e.g. {method.__name__}(forward, forward.net.<layer>), with a layer "
+                "of forward.net."
+            )
+        algorithm = method(forward)
+    else:
+        algorithm = method
     if seed is not None:
         torch.manual_seed(seed)
         np.random.seed(seed)
     kwargs = dict(options)
+    strategy = kwargs.pop("strategy", None)
     takes_baselines = "baselines" in inspect.signature(algorithm.attribute).parameters
     if baselines is not None:
         kwargs["baselines"] = baselines
-    wrapper = TimeAttribution(algorithm, batch_size=batch_size, show_progress=show_progress)
+    wrapper = TimeAttribution(
+        algorithm, batch_size=batch_size, show_progress=show_progress, strategy=strategy
+    )
     attributions = wrapper.attribute(
         inputs if len(inputs) > 1 else inputs[0],
         **kwargs,
@@ -306,12 +328,13 @@ def _captum_attributions(
                     for b, x in zip(as_tuple(baselines), inputs, strict=True)
                 )
             out = forward(*used)
-            if isinstance(algorithm, _DISTRIBUTION_BASELINES) or out.shape[0] not in (1, n):
+            distribution = _strategies.has_distribution_baselines(algorithm)
+            if distribution or out.shape[0] not in (1, n):
                 out = out.mean(dim=0, keepdim=True)
             reference_prediction = out.expand(n, -1).clone()
     name = type(algorithm).__name__
     json_options = {k: v for k, v in options.items() if isinstance(v, (int, float, str, bool))}
-    json_options.update(seed=seed, batch_size=batch_size)
+    json_options.update(seed=seed, batch_size=batch_size, strategy=wrapper.strategy)
     return {
         "attributions": as_tuple(attributions),
         "prediction": prediction,

@@ -20,25 +20,36 @@ import numpy as np
 import torch
 from captum.attr import (
     DeepLift,
-    DeepLiftShap,
-    FeatureAblation,
     FeaturePermutation,
     GradientShap,
-    InputXGradient,
     IntegratedGradients,
-    KernelShap,
     LayerIntegratedGradients,
-    Lime,
     NoiseTunnel,
-    Occlusion,
-    Saliency,
-    ShapleyValues,
-    ShapleyValueSampling,
 )
+from torch import nn
 from tqdm.auto import tqdm
 
 from captum_surv import _compat
+from captum_surv.attr import strategies as _strategies
 from captum_surv.attr.jacobian import output_jacobian
+from captum_surv.attr.strategies import (
+    FORWARD_REPLAY as _FORWARD_REPLAY,
+)
+from captum_surv.attr.strategies import (
+    GRADIENT_REPLAY as _REPLAY,
+)
+from captum_surv.attr.strategies import (
+    LOOP as _LOOP,
+)
+from captum_surv.attr.strategies import (
+    NATIVE as _NATIVE,
+)
+from captum_surv.attr.strategies import (
+    STACKED as _STACKED,
+)
+from captum_surv.attr.strategies import (
+    TARGET_FREE as _TARGET_FREE,
+)
 from captum_surv.models.base import SurvivalForward
 from captum_surv.models.coxtime import CoxTimeForward
 
@@ -47,59 +58,12 @@ __all__ = ["DEFAULT_BATCH_SIZE", "SUPPORTED_ATTRIBUTIONS", "TimeAttribution"]
 DEFAULT_BATCH_SIZE = 65_536
 """Default number of network rows (evaluation points x time points) processed together."""
 
-# Strategy per Captum class (looked up along the class's MRO, most specific first).
-_REPLAY = "gradient replay"
-_STACKED = "stacked rows"
-_NATIVE = "native multi-output"
-_FORWARD_REPLAY = "forward replay"
-_LOOP = "loop"
+SUPPORTED_ATTRIBUTIONS: tuple[str, ...] = tuple(name for name, _ in _strategies.strategy_table())
+"""Names of the ``captum.attr`` classes that :class:`TimeAttribution` runs (see
+:meth:`TimeAttribution.supported` for the strategy of each)."""
 
-_STRATEGY: dict[type, str] = {
-    Saliency: _STACKED,
-    InputXGradient: _STACKED,
-    IntegratedGradients: _STACKED,
-    GradientShap: _REPLAY,
-    DeepLiftShap: _STACKED,
-    DeepLift: _STACKED,
-    LayerIntegratedGradients: _STACKED,
-    FeaturePermutation: _NATIVE,
-    Occlusion: _NATIVE,
-    FeatureAblation: _NATIVE,
-    ShapleyValues: _NATIVE,
-    ShapleyValueSampling: _NATIVE,
-    KernelShap: _FORWARD_REPLAY,
-    Lime: _FORWARD_REPLAY,
-}
-# Methods whose `baselines` are a distribution of reference rows, not one per instance.
-_DISTRIBUTION_BASELINES = (GradientShap, DeepLiftShap)
-# Methods that hook the modules of the forward (they must see the network's own dtype).
-_MODULE_HOOKS = (DeepLift, LayerIntegratedGradients)
-
-SUPPORTED_ATTRIBUTIONS: tuple[str, ...] = (
-    "Saliency",
-    "InputXGradient",
-    "IntegratedGradients",
-    "GradientShap",
-    "NoiseTunnel (around Saliency, InputXGradient or IntegratedGradients)",
-    "DeepLift",
-    "DeepLiftShap",
-    "LayerIntegratedGradients",
-    "FeatureAblation",
-    "FeaturePermutation",
-    "Occlusion",
-    "ShapleyValueSampling",
-    "ShapleyValues",
-    "Lime",
-    "KernelShap",
-)
-_NT_INNER = (Saliency, InputXGradient, IntegratedGradients)
-
-
-def _strategy_of(method: Any) -> str | None:
-    for cls in type(method).__mro__:
-        if cls in _STRATEGY:
-            return _STRATEGY[cls]
-    return None
+# Arguments of Captum's ``attribute`` that hold one entry per input tensor for tuple inputs.
+_PER_INPUT_ARGUMENTS = ("baselines", "feature_mask", "sliding_window_shapes", "strides", "stdevs")
 
 
 class TimeAttribution:
@@ -111,45 +75,60 @@ class TimeAttribution:
     arguments (except ``target``) and returns what looping the method over
     ``target=0, ..., n_times - 1`` returns, stacked on a new axis 1:
     ``[batch, n_times, *input.shape[1:]]`` for a tensor input, a tuple of those for tuple
-    inputs, and ``[batch, n_times, *layer.shape[1:]]`` for ``LayerIntegratedGradients``
+    inputs, and ``[batch, n_times, *layer.shape[1:]]`` for layer methods
     (``[batch * k, n_times, ...]`` for a layer that sees ``k`` rows per instance, such as
     CoxTime's network, which runs once per instance and jump time).
 
-    Strategies (all give the loop's result; seeded random draws are the loop's draws when the
-    loop re-seeds before every target, i.e. ``torch.manual_seed(s); np.random.seed(s)``
-    before each ``target=k`` call):
+    Every public ``captum.attr`` attribution class that takes a forward function is
+    accepted: :meth:`supported` lists them with their strategy. All strategies give the
+    loop's result; seeded random draws are the loop's draws when the loop re-seeds before
+    every target, i.e. ``torch.manual_seed(s); np.random.seed(s)`` before each ``target=k``
+    call:
 
-    * Saliency, InputXGradient, IntegratedGradients, DeepLift, DeepLiftShap,
-      LayerIntegratedGradients (*stacked rows*): each instance is repeated once per time
-      point (row ``b * T + t`` with target ``t``; per-instance baselines and additional
-      forward arguments alongside) and the method runs once per block of rows. The gradient
-      function is replaced for the call (and restored, even on error): for the first three
-      it computes the gradients of all time points once per distinct evaluation point
-      (through :func:`captum_surv.attr.jacobian.output_jacobian`, e.g. one backward pass of
-      the log-risk for proportional hazards) instead of once per row; for the others it takes
-      one backward pass of the summed selected outputs instead of one per row.
-    * GradientShap and ``NoiseTunnel`` around Saliency, InputXGradient or
-      IntegratedGradients (*gradient replay*): the method runs once per time point with the
-      random number generators (torch, numpy, Python) restored to their state at the call,
-      so every pass draws the same noise, baselines and interpolation points. The gradient
-      function of the first pass computes the gradients of *all* time points at those points
-      and the later passes reuse them; Captum's own arithmetic (scaling, averaging, ``abs``,
-      convergence deltas) runs unchanged in every pass.
-    * FeatureAblation, FeaturePermutation, Occlusion, ShapleyValueSampling, ShapleyValues
-      (*native multi-output*): Captum evaluates every perturbation once for all time points
-      (``target=None``).
-    * Lime, KernelShap (*forward replay*): the interpretable model is fitted once per time
-      point (as in the loop), but the perturbations are drawn identically in every pass and
-      the forward is evaluated only in the first; later passes reuse its outputs.
+    * *stacked rows* (Saliency, InputXGradient, IntegratedGradients, DeepLift, DeepLiftShap,
+      GuidedBackprop, Deconvolution, GuidedGradCam, LRP, and the layer methods with a
+      target: LayerIntegratedGradients, LayerConductance, InternalInfluence, LayerGradCam,
+      LayerGradientXActivation, LayerDeepLift(Shap), LayerLRP, NeuronConductance): each
+      instance is repeated once per time point (row ``b * T + t`` with target ``t``;
+      per-instance baselines and additional forward arguments alongside) and the method runs
+      once per block of rows. Where Captum exposes the gradient function it is replaced for
+      the call (and restored, even on error): for the first three it computes the gradients
+      of all time points once per distinct evaluation point (through
+      :func:`captum_surv.attr.jacobian.output_jacobian`, e.g. one backward pass of the
+      log-risk for proportional hazards); for the others it takes one backward pass of the
+      summed selected outputs instead of one per row.
+    * *gradient replay* (GradientShap, ``NoiseTunnel`` around Saliency, InputXGradient or
+      IntegratedGradients): the method runs once per time point with the random number
+      generators (torch, numpy, Python) restored to their state at the call, so every pass
+      draws the same noise, baselines and interpolation points. The gradient function of the
+      first pass computes the gradients of *all* time points at those points and the later
+      passes reuse them; Captum's own arithmetic runs unchanged in every pass.
+    * *native multi-output* (FeatureAblation, FeaturePermutation, Occlusion,
+      ShapleyValueSampling, ShapleyValues, LayerFeatureAblation, LayerFeaturePermutation):
+      Captum evaluates every perturbation once for all time points (``target=None``);
+      per-instance feature masks are evaluated one instance at a time.
+    * *forward replay* (Lime, KernelShap, LimeBase): the interpretable model is fitted once
+      per time point (as in the loop), but the perturbations are drawn identically in every
+      pass and the forward is evaluated only in the first.
+    * *target-free* (LayerActivation and the Neuron methods other than NeuronConductance,
+      also inside ``NoiseTunnel``): these explain a neuron or a layer's activation, which
+      does not depend on the time point; the method runs once and the result is repeated
+      along the time axis.
+    * *loop* (LayerGradientShap, ``NoiseTunnel`` around any other method, methods with a
+      user-set ``gradient_func`` where no exact shortcut applies, or ``strategy="loop"``):
+      one call per time point, the random state restored before each.
 
-    ``NoiseTunnel`` around a perturbation method is refused: with a multi-output forward
-    Captum returns silently wrong values.
+    Integer inputs (e.g. category codes for ``nn.Embedding``) cannot be interpolated or
+    differentiated: for methods that attribute to the inputs they are held fixed (passed to
+    Captum as additional forward arguments) and get zero attributions. Layer methods receive
+    them unchanged (attribute to the embedding layer, e.g. with LayerIntegratedGradients).
 
     Args:
         attribution: An instantiated Captum attribution (e.g. ``IntegratedGradients(fwd)``)
-            whose forward function is a :class:`~captum_surv.SurvivalForward`. For layer
-            methods the layer must belong to the forward's network, e.g.
-            ``LayerIntegratedGradients(fwd, fwd.net.net[0])``.
+            whose forward function is a :class:`~captum_surv.SurvivalForward`. For layer,
+            neuron and Grad-CAM methods the layer must belong to the forward's network
+            ``fwd.net`` (a frozen deep copy of the model's network), e.g.
+            ``LayerGradCam(fwd, fwd.net.conv)``, not ``model.net.conv``.
         batch_size: The number of network rows (evaluation points x time points, e.g.
             instances x ``n_steps`` x time points for IntegratedGradients) processed together;
             lower it if memory runs out. ``None`` (default) uses
@@ -157,11 +136,14 @@ class TimeAttribution:
             for CoxTime (one per baseline jump time). Chunking never changes the result.
         show_progress: Show a tqdm progress bar over the passes/chunks. (A method's own
             ``show_progress`` argument is passed to :meth:`attribute` as usual.)
+        strategy: ``None`` or ``"auto"`` (default): the fastest exact strategy of the method
+            (:meth:`supported`); ``"loop"``: force the plain loop over time points.
 
     Raises:
         TypeError: If ``attribution`` is not a supported Captum attribution instance or its
             forward is not a :class:`~captum_surv.SurvivalForward`.
-        ValueError: For ``NoiseTunnel`` around a perturbation method.
+        ValueError: For an unknown ``strategy``, or a layer that is not a module of
+            ``fwd.net``.
 
     Example:
         >>> from captum.attr import IntegratedGradients
@@ -170,6 +152,8 @@ class TimeAttribution:
         >>> attr, delta = ta.attribute(x, baselines=x.mean(0, keepdim=True),
         ...                            return_convergence_delta=True)  # doctest: +SKIP
         >>> attr.shape, delta.shape  # ([B, 20, F], [B, 20])  # doctest: +SKIP
+        >>> TimeAttribution.supported()["LayerGradCam"]
+        'stacked rows'
     """
 
     def __init__(
@@ -178,6 +162,7 @@ class TimeAttribution:
         *,
         batch_size: int | None = None,
         show_progress: bool = False,
+        strategy: str | None = None,
     ) -> None:
         if isinstance(attribution, type):
             raise TypeError(
@@ -186,6 +171,13 @@ class TimeAttribution:
             )
         self.attribution = attribution
         self.strategy, self._inner = self._check_method(attribution)
+        if strategy not in (None, "auto", _LOOP):
+            raise ValueError(
+                f"Unknown strategy {strategy!r}: pass None or 'auto' (the fastest exact "
+                "strategy of the method) or 'loop' (one Captum call per time point)."
+            )
+        if strategy == _LOOP and self.strategy != _TARGET_FREE:
+            self.strategy = _LOOP
         forward = getattr(attribution, "forward_func", None)
         if not isinstance(forward, SurvivalForward):
             raise TypeError(
@@ -199,8 +191,21 @@ class TimeAttribution:
             _check_positive_int(batch_size, "batch_size")
         self.batch_size = batch_size
         self.show_progress = bool(show_progress)
-        if isinstance(attribution, LayerIntegratedGradients):
-            self._check_layers(attribution)
+        self._check_layers(attribution)
+
+    @staticmethod
+    def supported() -> dict[str, str]:
+        """The supported ``captum.attr`` classes and the strategy each runs with.
+
+        Returns:
+            ``{class name: strategy}``, e.g. ``{"IntegratedGradients": "stacked rows", ...}``;
+            :data:`captum_surv.attr.strategies.STRATEGIES` describes each strategy.
+
+        Example:
+            >>> TimeAttribution.supported()["KernelShap"]
+            'forward replay'
+        """
+        return dict(_strategies.strategy_table())
 
     # ----------------------------------------------------------------- properties
     @property
@@ -272,6 +277,38 @@ class TimeAttribution:
         inputs_tuple, is_tuple = _as_tuple_inputs(call.pop("inputs"))
         n_batch = self._validate(inputs_tuple, call)
         budget = self._budget(batch_size)
+        fixed = [i for i, x in enumerate(inputs_tuple) if not x.is_floating_point()]
+        if _strategies.attributes_layer(self._inner):
+            inputs_tuple = _tracked(inputs_tuple)
+        elif fixed:
+            return self._with_fixed_inputs(inputs_tuple, fixed, n_batch, call, budget)
+        try:
+            return self._run(inputs_tuple, is_tuple, n_batch, call, budget)
+        except RuntimeError as err:
+            rows_per_instance = _network_rows_per_row(self.forward_func)
+            if (
+                rows_per_instance > 1
+                and _strategies.layers_of(self._inner)
+                and "is invalid for input of size" in str(err)
+            ):
+                raise ValueError(
+                    f"Captum's {type(self._inner).__name__} cannot attribute a layer that sees "
+                    f"several rows per instance: the {self.forward_func.model_name} network "
+                    f"runs {rows_per_instance} times per instance (once per baseline jump "
+                    "time), and Captum reshapes the layer's rows by the batch size. Use a "
+                    "layer method without that reshape (e.g. LayerIntegratedGradients, "
+                    "LayerGradientXActivation, LayerDeepLift) or an input attribution."
+                ) from err
+            raise
+
+    def _run(
+        self,
+        inputs_tuple: tuple[torch.Tensor, ...],
+        is_tuple: bool,
+        n_batch: int,
+        call: dict[str, Any],
+        budget: int,
+    ) -> Any:
         inputs_arg = inputs_tuple if is_tuple else inputs_tuple[0]
         if self.strategy == _REPLAY:
             return self._gradient_replay(inputs_arg, n_batch, call, budget)
@@ -281,46 +318,108 @@ class TimeAttribution:
             return self._native(inputs_tuple, is_tuple, n_batch, call, budget)
         if self.strategy == _FORWARD_REPLAY:
             return self._forward_replay(inputs_tuple, is_tuple, n_batch, call)
-        return self._loop(inputs_arg, n_batch, call)  # pragma: no cover - safety net
+        if self.strategy == _TARGET_FREE:
+            return self._target_free(inputs_arg, n_batch, call)
+        return self._loop(inputs_arg, n_batch, call)
+
+    def _with_fixed_inputs(
+        self,
+        inputs: tuple[torch.Tensor, ...],
+        fixed: list[int],
+        n_batch: int,
+        call: dict[str, Any],
+        budget: int,
+    ) -> Any:
+        """Integer inputs held fixed: passed as additional forward arguments, zero attributions."""
+        varying = [i for i in range(len(inputs)) if i not in fixed]
+        if not varying:
+            raise ValueError(
+                f"Every input is an integer tensor ({[str(x.dtype) for x in inputs]}): "
+                f"{type(self._inner).__name__} can neither differentiate nor perturb integer "
+                "codes. Attribute to the embedding layer instead, e.g. "
+                "LayerIntegratedGradients(fwd, fwd.net.<embedding>), or pass float inputs."
+            )
+        inner_call = dict(call)
+        for name in _PER_INPUT_ARGUMENTS:
+            value = call.get(name)
+            if isinstance(value, tuple) and len(value) == len(inputs):
+                inner_call[name] = tuple(value[i] for i in varying)
+        extra = call.get("additional_forward_args")
+        extra = () if extra is None else extra if isinstance(extra, tuple) else (extra,)
+        inner_call["additional_forward_args"] = tuple(inputs[i] for i in fixed) + extra
+        held = _HeldFixed(self.forward_func, len(inputs), fixed)
+        with contextlib.ExitStack() as stack:
+            for owner, name in _forward_slots(self.attribution, self.forward_func):
+                stack.enter_context(_swap_attribute(owner, name, held))
+            out = self._run(tuple(inputs[i] for i in varying), True, n_batch, inner_call, budget)
+        attributions, rest = (
+            (out[0], out[1:])
+            if call.get("return_convergence_delta")
+            else (
+                out,
+                None,
+            )
+        )
+        if isinstance(attributions, tuple) and len(attributions) == len(varying):
+            reference = attributions[0]
+            full: list[torch.Tensor] = []
+            given = iter(attributions)
+            for i, x in enumerate(inputs):
+                if i in fixed:
+                    shape = (reference.shape[0], reference.shape[1], *x.shape[1:])
+                    full.append(reference.new_zeros(shape))
+                else:
+                    full.append(next(given))
+            attributions = tuple(full)
+        return attributions if rest is None else (attributions, *rest)
 
     # ----------------------------------------------------------------- checks
     @staticmethod
     def _check_method(method: Any) -> tuple[str, Any]:
-        supported = "; ".join(SUPPORTED_ATTRIBUTIONS)
+        supported = ", ".join(SUPPORTED_ATTRIBUTIONS)
+        name = type(method).__name__
+        captum_class = next(
+            (c for c in type(method).__mro__ if c.__module__.startswith("captum.")), None
+        )
+        reason = (
+            None if captum_class is None else _strategies.NOT_APPLICABLE.get(captum_class.__name__)
+        )
+        if reason is not None:
+            raise TypeError(
+                f"TimeAttribution does not support {name}: {reason}. Supported Captum "
+                f"attributions: {supported}."
+            )
         if isinstance(method, NoiseTunnel):
             inner = method.attribution_method
-            if isinstance(inner, _NT_INNER):
-                return _REPLAY, inner
-            if _strategy_of(inner) in (_NATIVE, _FORWARD_REPLAY):
-                raise ValueError(
-                    f"NoiseTunnel around the perturbation method {type(inner).__name__} is "
-                    "not supported: with a multi-output (survival) forward Captum returns "
-                    "silently wrong values. Use NoiseTunnel around a gradient method, or "
-                    "loop over targets yourself."
+            strategy = _strategies.noise_tunnel_strategy(inner)
+            if strategy is None:
+                raise TypeError(
+                    f"NoiseTunnel around {type(inner).__name__} is not supported by "
+                    f"TimeAttribution. Supported Captum attributions: {supported}."
                 )
-            raise TypeError(
-                f"NoiseTunnel around {type(inner).__name__} is not supported by "
-                f"TimeAttribution. Supported: {supported}."
-            )
-        strategy = _strategy_of(method)
+            return strategy, inner
+        strategy = _strategies.strategy_of(method)
         if strategy is None:
             raise TypeError(
-                f"TimeAttribution does not support {type(method).__name__}. Supported Captum "
+                f"TimeAttribution does not support {name}. Supported Captum "
                 f"attributions: {supported}."
             )
         return strategy, method
 
     def _check_layers(self, method: Any) -> None:
-        layers = method.layer if isinstance(method.layer, list) else [method.layer]
         owned = {id(m) for m in self.forward_func.modules()}
-        for layer in layers:
-            if id(layer) not in owned:
-                raise ValueError(
-                    f"The layer {type(layer).__name__} of {type(method).__name__} is not a "
-                    "module of the forward's network. The forward runs a frozen copy of the "
-                    "model's network: pick the layer from it, e.g. "
-                    "LayerIntegratedGradients(fwd, fwd.net.<layer>)."
-                )
+        for layer in _strategies.layers_of(method):
+            if id(layer) in owned:
+                continue
+            hint = _matching_layer_name(layer, self.forward_func.net)
+            where = f"fwd.net.get_submodule({hint!r})" if hint is not None else "fwd.net.<layer>"
+            raise ValueError(
+                f"The layer {type(layer).__name__} given to {type(method).__name__} is not a "
+                "module of the forward's network. fwd.net is a frozen deep copy of the "
+                "model's network (the model itself is never hooked or changed), so hooks on "
+                "model.net's layers would never fire. Use fwd.net's layers instead, e.g. "
+                f"{type(method).__name__}(fwd, {where})."
+            )
 
     def _bind(self, inputs: Any, args: tuple, kwargs: dict[str, Any]) -> dict[str, Any]:
         signature = inspect.signature(self.attribution.attribute)
@@ -388,7 +487,7 @@ class TimeAttribution:
                     f"baselines has {len(base)} element(s) but there are {len(inputs)} input "
                     "tensor(s): pass one baseline per input tensor (a tuple for tuple inputs)."
                 )
-            distribution = isinstance(self._inner, _DISTRIBUTION_BASELINES) or bool(
+            distribution = _strategies.has_distribution_baselines(self._inner) or bool(
                 call.get("draw_baseline_from_distrib", False)
             )
             for i, (b, x) in enumerate(zip(base, inputs, strict=True)):
@@ -410,16 +509,6 @@ class TimeAttribution:
                         )
                 elif isinstance(b, (int, float)) and not np.isfinite(b):
                     raise ValueError(f"Baseline {i} is {b}; baselines must be finite.")
-        if isinstance(self.attribution, _MODULE_HOOKS):
-            param = next(iter(self.forward_func.net.parameters()), None)
-            for i, x in enumerate(inputs):
-                if param is not None and x.is_floating_point() and x.dtype != param.dtype:
-                    raise ValueError(
-                        f"{type(self.attribution).__name__} hooks the modules of fwd.net, "
-                        f"whose parameters are {param.dtype}, but input {i} is {x.dtype} (the "
-                        "forward would run an unhooked copy of the network). Pass "
-                        f"{param.dtype} inputs."
-                    )
         return n_batch
 
     def _budget(self, batch_size: int | None) -> int:
@@ -478,6 +567,22 @@ class TimeAttribution:
                 bar.update()
         return _stack_passes(results, n_batch, call, _delta_partitions(self.attribution, call))
 
+    def _target_free(self, inputs_arg: Any, n_batch: int, call: dict[str, Any]) -> Any:
+        """One call (the method takes no target); the result repeated along the time axis."""
+        n_times = self.n_times
+
+        def repeat(a: torch.Tensor) -> torch.Tensor:
+            return a.unsqueeze(1).expand(a.shape[0], n_times, *a.shape[1:]).clone()
+
+        with self._progress(1, self.get_name()) as bar:
+            out = self.attribution.attribute(inputs_arg, **call)
+            bar.update()
+        if call.get("return_convergence_delta", False):
+            attributions, delta = out
+            delta = _per_instance_delta(delta, n_batch, _delta_partitions(self.attribution, call))
+            return _map_tensors(repeat, attributions), delta.unsqueeze(1).repeat(1, n_times)
+        return _map_tensors(repeat, out)
+
     def _stacked(
         self,
         inputs: tuple[torch.Tensor, ...],
@@ -498,7 +603,9 @@ class TimeAttribution:
         ]
         want_delta = bool(call.get("return_convergence_delta", False))
         baselines = call.get("baselines")
-        expand_baselines = not isinstance(method, DeepLiftShap) and not callable(baselines)
+        expand_baselines = not _strategies.has_distribution_baselines(method) and not callable(
+            baselines
+        )
         device = inputs[0].device
         attributions: Any = None
         delta = None
@@ -516,6 +623,8 @@ class TimeAttribution:
                         call["additional_forward_args"], n_batch, instance
                     )
                 chunk_inputs = tuple(x.detach()[instance] for x in inputs)
+                if _strategies.attributes_layer(method):
+                    chunk_inputs = _tracked(chunk_inputs)
                 if dedupe is not None:
                     dedupe.set_block(list(range(t0, t1)))
                     if call.get("internal_batch_size") is not None:
@@ -547,15 +656,32 @@ class TimeAttribution:
         return (result, delta) if want_delta else result
 
     def _stacked_gradients(self, budget: int) -> Any:
-        """Context for the stacked strategy's gradient function; yields the dedupe or None."""
+        """Context for the stacked strategy's gradient functions; yields the dedupe or None.
+
+        Hook-free input-gradient methods get :class:`_StackedGradients` (all time points once
+        per distinct point); every other gradient function that Captum exposes (on the method
+        or its Guided Backprop part) takes one backward pass of the summed selected outputs;
+        LayerIntegratedGradients' per-call gradient factory and the layer-gradient function
+        of the other layer and neuron methods are patched the same way (see
+        :mod:`captum_surv._compat`). A user's own gradient function is kept.
+        """
         method = self.attribution
+        default = _compat.captum_default_gradient_func()
         if isinstance(method, LayerIntegratedGradients):
             return _yield_none(_compat.summed_layer_gradients(method))
-        if method.gradient_func is not _compat.captum_default_gradient_func():
-            return contextlib.nullcontext()  # a user's gradient function: keep it
-        if isinstance(method, DeepLift):  # its gradient function sees a wrapped forward
-            return _yield_none(_swap_attribute(method, "gradient_func", _compat.summed_gradients))
-        return _swap_attribute(method, "gradient_func", _StackedGradients(budget))
+        if _strategies.is_hook_free_input_gradient(method):
+            if method.gradient_func is not default:
+                return contextlib.nullcontext()  # a user's gradient function: keep it
+            return _swap_attribute(method, "gradient_func", _StackedGradients(budget))
+        stack = contextlib.ExitStack()
+        parts = [p for p in (method, getattr(method, "grad_cam", None)) if p is not None]
+        stack.enter_context(_compat.summed_layer_gradient_calls(parts))
+        for owner in (method, getattr(method, "guided_backprop", None)):
+            if owner is not None and getattr(owner, "gradient_func", None) is default:
+                stack.enter_context(
+                    _swap_attribute(owner, "gradient_func", _compat.summed_gradients)
+                )
+        return _yield_none(stack)
 
     def _native(
         self,
@@ -567,8 +693,16 @@ class TimeAttribution:
     ) -> Any:
         """target=None: Captum evaluates each perturbation once for all time points."""
         method, n_times = self.attribution, self.n_times
-        if isinstance(method, FeaturePermutation):
-            per_chunk = n_batch  # permutes within the batch: never split it
+        per_instance_mask = _has_per_instance_mask(call, inputs, n_batch)
+        if per_instance_mask and isinstance(method, FeaturePermutation):
+            # Captum's target=None path cannot combine a per-instance mask with a
+            # multi-output forward, and permutations mix instances: loop over targets
+            return self._loop(inputs if is_tuple else inputs[0], n_batch, call)
+        if per_instance_mask and _strategies.is_ablation(method):
+            per_chunk = 1  # ablations are per instance; Captum needs one mask row here
+        elif isinstance(method, FeaturePermutation) or per_instance_mask:
+            # permutes within the batch, or numbers features over the whole mask: never split
+            per_chunk = n_batch
         else:
             per_eval = int(call.get("perturbations_per_eval", 1) or 1)
             per_chunk = max(1, budget // per_eval)
@@ -595,7 +729,10 @@ class TimeAttribution:
                 out = method.attribute(
                     chunk_inputs if is_tuple else chunk_inputs[0], target=None, **chunk_call
                 )
-                parts.append(_to_time_layout(out, chunk_inputs, len(index), n_times))
+                if _strategies.attributes_layer(method):
+                    parts.append(_map_tensors(lambda a: _layer_time_layout(a, n_times), out))
+                else:
+                    parts.append(_to_time_layout(out, chunk_inputs, len(index), n_times))
                 bar.update()
         return _map_tensors(lambda *p: torch.cat(p), *parts)
 
@@ -606,13 +743,21 @@ class TimeAttribution:
         n_batch: int,
         call: dict[str, Any],
     ) -> Any:
-        """Per instance: one pass per time point, perturbations drawn and evaluated once."""
+        """Per instance: one pass per time point, perturbations drawn and evaluated once.
+
+        With a per-instance feature mask the whole batch runs as one chunk: Captum numbers
+        the interpretable features over the whole mask, so splitting it would change them.
+        """
         method, n_times = self.attribution, self.n_times
         forward = method.forward_func
+        device = inputs[0].device
+        if _has_per_instance_mask(call, inputs, n_batch):
+            chunks = [torch.arange(n_batch, device=device)]
+        else:
+            chunks = [torch.tensor([b], device=device) for b in range(n_batch)]
         per_instance = []
-        with self._progress(n_batch * n_times, self.get_name()) as bar:
-            for b in range(n_batch):
-                index = torch.tensor([b], device=inputs[0].device)
+        with self._progress(len(chunks) * n_times, self.get_name()) as bar:
+            for index in chunks:
                 chunk_inputs = tuple(x[index] for x in inputs)
                 chunk_call = dict(call)
                 for name in ("baselines", "feature_mask"):
@@ -970,16 +1115,16 @@ def _points_per_instance(method: Any, call: dict[str, Any]) -> int:
 
 def _rows_per_stacked_row(method: Any, call: dict[str, Any]) -> int:
     """Network rows per stacked (instance, time) row in the stacked strategy."""
-    if isinstance(method, (IntegratedGradients, LayerIntegratedGradients)):
-        return max(1, int(call.get("n_steps", _default(method, "n_steps", 50))))
-    if isinstance(method, (Saliency, InputXGradient)):
-        return 1
-    if isinstance(method, DeepLiftShap):
+    if _strategies.has_distribution_baselines(method):  # DeepLiftShap: inputs x baselines
         base = call.get("baselines")
         first = base[0] if isinstance(base, tuple) else base
         n_base = first.shape[0] if isinstance(first, torch.Tensor) and first.dim() else 1
         return 2 * n_base
-    return 2  # DeepLift: inputs and baselines
+    if "n_steps" in inspect.signature(method.attribute).parameters:
+        return max(1, int(call.get("n_steps", _default(method, "n_steps", 50))))
+    if isinstance(method, DeepLift):
+        return 2  # inputs and baselines
+    return 1
 
 
 def _delta_partitions(method: Any, call: dict[str, Any]) -> list[int] | None:
@@ -1101,3 +1246,105 @@ def _to_time_layout(out: Any, inputs: tuple[torch.Tensor, ...], n_batch: int, n_
             a = a.reshape(expected)  # row b * T + t
         shaped.append(a)
     return tuple(shaped) if isinstance(out, tuple) else shaped[0]
+
+
+class _HeldFixed(nn.Module):
+    """The forward with some inputs moved behind the attributed ones (held fixed).
+
+    Captum calls ``held(*varying, *fixed, *extra)``; the forward gets its inputs back in
+    their original order. The forward is a child module, so hooks on its network fire.
+    """
+
+    def __init__(self, forward: SurvivalForward, n_inputs: int, fixed: list[int]) -> None:
+        super().__init__()
+        self.survival_forward = forward
+        self.n_inputs = n_inputs
+        self.fixed = list(fixed)
+
+    def forward(self, *args: Any) -> torch.Tensor:
+        n_varying = self.n_inputs - len(self.fixed)
+        varying = iter(args[:n_varying])
+        fixed = iter(args[n_varying : self.n_inputs])
+        ordered = [next(fixed) if i in self.fixed else next(varying) for i in range(self.n_inputs)]
+        return self.survival_forward(*ordered, *args[self.n_inputs :])
+
+
+def _forward_slots(method: Any, forward: Any) -> list[tuple[Any, str]]:
+    """``(object, attribute)`` pairs through which a Captum method (and its parts) reaches
+    ``forward``: ``forward_func`` and ``model`` of the method, a NoiseTunnel's inner method,
+    GuidedGradCam's Grad-CAM and Guided Backprop parts."""
+    owners = [method]
+    for name in ("attribution_method", "grad_cam", "guided_backprop"):
+        part = getattr(method, name, None)
+        if part is not None:
+            owners.extend(_forward_slots_owners(part))
+    slots = []
+    for owner in owners:
+        for name in ("forward_func", "model"):
+            if getattr(owner, name, None) is forward:
+                slots.append((owner, name))
+    return slots
+
+
+def _forward_slots_owners(part: Any) -> list[Any]:
+    owners = [part]
+    for name in ("grad_cam", "guided_backprop"):
+        sub = getattr(part, name, None)
+        if sub is not None:
+            owners.append(sub)
+    return owners
+
+
+def _matching_layer_name(layer: Any, net: nn.Module) -> str | None:
+    """The name of the module of ``net`` equal to ``layer`` (same type and weights), if any."""
+    if not isinstance(layer, nn.Module):
+        return None
+    state = layer.state_dict()
+    if not state:  # no weights to recognise it by
+        return None
+    for name, module in net.named_modules():
+        if type(module) is not type(layer) or not name:
+            continue
+        other = module.state_dict()
+        if other.keys() == state.keys() and all(
+            other[k].shape == state[k].shape
+            and torch.equal(other[k].detach().cpu().double(), state[k].detach().cpu().double())
+            for k in state
+        ):
+            return name
+    return None
+
+
+def _layer_time_layout(a: torch.Tensor, n_times: int) -> torch.Tensor:
+    """Captum's multi-output layer attribution (row ``r * T + t``) -> ``[R, T, ...]``."""
+    if a.shape[0] % n_times:
+        raise RuntimeError(
+            f"Unexpected Captum multi-output layer attribution shape {tuple(a.shape)} for "
+            f"{n_times} time points; please report this."
+        )
+    return a.reshape(a.shape[0] // n_times, n_times, *a.shape[1:])
+
+
+def _tracked(inputs: tuple[torch.Tensor, ...]) -> tuple[torch.Tensor, ...]:
+    """Floating inputs as detached aliases that require gradients (integer ones unchanged).
+
+    Layer methods differentiate with respect to a layer, not the inputs, but Captum's layer
+    DeepLift hooks the tensors entering the network's nonlinear modules, which fails for a
+    tensor that requires no gradient, as happens in a frozen network whose input does not
+    require one. Values are unchanged; the user's tensors are not modified.
+    """
+    return tuple(x.detach().requires_grad_() if x.is_floating_point() else x for x in inputs)
+
+
+def _has_per_instance_mask(
+    call: dict[str, Any], inputs: tuple[torch.Tensor, ...], n_batch: int
+) -> bool:
+    """Whether ``feature_mask`` has one row per instance (not one shared row)."""
+    mask = call.get("feature_mask")
+    if mask is None or n_batch == 1:
+        return False
+    masks = mask if isinstance(mask, tuple) else (mask,)
+    return any(
+        isinstance(m, torch.Tensor) and m.dim() == x.dim() and m.shape[0] == n_batch
+        for m, x in zip(masks, inputs, strict=False)
+    )
