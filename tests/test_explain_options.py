@@ -155,3 +155,28 @@ def test_survival_underflow_says_what_happened():
     # float64 is finite there, and log_risk in float32 too
     assert torch.isfinite(explain(fwd, x.double(), "grad").attributions).all()
     assert torch.isfinite(explain(fwd.with_output("log_risk"), x, "grad").attributions).all()
+
+
+def test_captum_integration_scheme_passes_as_integration():
+    """explain's ``method`` names the algorithm; Captum's ``method=`` travels as integration=."""
+    from captum.attr import IntegratedGradients, NoiseTunnel, Saliency
+
+    torch.manual_seed(3)
+    net = torch.nn.Sequential(torch.nn.Linear(3, 6), torch.nn.Tanh(), torch.nn.Linear(6, 4))
+    fwd = captum_surv.from_module(net.double(), "discrete_hazard", cuts=[0.0, 1.0, 2.0, 3.0])
+    x = torch.randn(3, 3, dtype=torch.float64)
+    expl = captum_surv.explain(
+        fwd, x, IntegratedGradients, integration="riemann_trapezoid", n_steps=7
+    )
+    loop = torch.stack(
+        [
+            IntegratedGradients(fwd).attribute(x, target=k, method="riemann_trapezoid", n_steps=7)
+            for k in range(fwd.n_times)
+        ],
+        dim=1,
+    )
+    torch.testing.assert_close(expl.attributions, loop, rtol=1e-10, atol=1e-12)
+    with pytest.raises(ValueError, match=r"Saliency.attribute has no integration scheme"):
+        captum_surv.explain(fwd, x, Saliency, integration="riemann_trapezoid")
+    with pytest.raises(ValueError, match=r"Saliency.attribute has no integration scheme"):
+        captum_surv.explain(fwd, x, NoiseTunnel(Saliency(fwd)), integration="gausslegendre")

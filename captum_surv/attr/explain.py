@@ -106,7 +106,10 @@ def explain(
               nodes per reference row for deterministic GradSHAP(t).
             * ``integration`` (str, default ``"gausslegendre"``): IntGrad(t)'s scheme, one
               of Captum's ``"gausslegendre"``, ``"riemann_right"``, ``"riemann_left"``,
-              ``"riemann_middle"``, ``"riemann_trapezoid"``.
+              ``"riemann_middle"``, ``"riemann_trapezoid"``. For a Captum class whose
+              ``attribute`` takes ``method=`` (e.g. ``IntegratedGradients``,
+              ``LayerConductance``) it is passed as that ``method``, since ``explain``'s own
+              ``method`` names the algorithm.
             * ``n_samples`` (int): SG(t) noise draws (default 10, as in the paper);
               GradSHAP(t) draws per instance (default 50).
             * ``noise_level`` (float, default 0.1): SG(t) noise sd relative to each
@@ -302,6 +305,16 @@ def _captum_attributions(
         np.random.seed(seed)
     kwargs = dict(options)
     strategy = kwargs.pop("strategy", None)
+    if "integration" in kwargs:
+        # explain's own ``method`` argument names the algorithm, so Captum's ``method=`` (the
+        # integration scheme) travels under the package's name for it
+        inner = getattr(algorithm, "attribution_method", algorithm)
+        if "method" not in inspect.signature(inner.attribute).parameters:
+            raise ValueError(
+                f"integration= was given, but {type(inner).__name__}.attribute has no "
+                "integration scheme (Captum's method=); drop the option."
+            )
+        kwargs["method"] = kwargs.pop("integration")
     takes_baselines = "baselines" in inspect.signature(algorithm.attribute).parameters
     if baselines is not None:
         kwargs["baselines"] = baselines
