@@ -14,6 +14,7 @@ from torch import nn
 
 import captum_surv
 from captum_surv import SurvInteractions, datasets, explain
+from captum_surv.attr.interactions import _is_low_rank
 from tests._smooth_models import build
 
 warnings.filterwarnings("ignore", category=UserWarning)
@@ -165,3 +166,24 @@ def test_simulate_interaction_ground_truth():
         ]
     )
     assert cumhazard.mean() == pytest.approx(data.events.mean(), abs=0.03)
+
+
+@pytest.mark.parametrize("kind", ["weibull", "lognormal"])
+def test_low_rank_route_for_parametric_families(kind):
+    """A parametric network's k outputs: k Hessians per point serve every time point."""
+    torch.manual_seed(0)
+    net = nn.Sequential(nn.Linear(4, 8), nn.Tanh(), nn.Linear(8, 2)).double()
+    with torch.no_grad():
+        net[2].weight.mul_(0.3)
+    fwd = captum_surv.from_module(net, kind, times=[0.5, 1.0, 2.0])
+    assert fwd.structure == "head" and fwd.network_rank == 2
+    assert _is_low_rank(fwd, 4)  # the route under test
+    x = torch.randn(3, 4, dtype=torch.float64) * 0.5
+    inter = explain(fwd, x, "hessian")
+    for k in range(fwd.n_times):
+        for n in range(3):
+            ref = torch.autograd.functional.hessian(lambda z, k=k: fwd(z[None])[0, k], x[n])
+            torch.testing.assert_close(inter.interactions[n, k], ref, rtol=0, atol=1e-8)
+    ih = explain(fwd, x, "inthess", n_steps=24)
+    ig = explain(fwd, x, "intgrad", n_steps=64)
+    torch.testing.assert_close(ih.row_sums(), ig.attributions, rtol=0, atol=1e-6)

@@ -18,7 +18,9 @@ Both are computed for all time points from shared derivatives of the network:
 
 * proportional hazards (CoxPH, CoxCC): ``Out(t|x) = f_t(g(x))``, hence
   ``d^2 Out = f_t'(g) d^2 g + f_t''(g) dg dg^T``: one Hessian of the scalar ``g`` per
-  point serves every time point (a rank-one term per time on top);
+  point serves every time point (a rank-one term per time on top); likewise any
+  ``"head"`` forward with a small ``network_rank`` k (parametric families: k Hessians of
+  the network's parameters per point);
 * every other model: the Hessian of each output column by double backward passes, each
   pass batched over all rows.
 """
@@ -36,7 +38,6 @@ from tqdm.auto import tqdm
 
 from captum_surv.attr.methods import _check_count, _match_baselines, _predict
 from captum_surv.models.base import SurvivalForward
-from captum_surv.models.cox import CoxForward
 
 INTERACTION_METHODS = ("hessian", "inthess", "exphess")
 """Names of the interaction methods accepted by :func:`~captum_surv.explain`."""
@@ -46,44 +47,62 @@ _FORMAT_VERSION = 1
 
 
 # ============================================================================ derivatives
+def _is_low_rank(forward: SurvivalForward, n_features: int) -> bool:
+    """Whether every output column depends on x only through a few network outputs.
+
+    That is a ``"head"`` forward (see :class:`~captum_surv.SurvivalForward`'s family
+    protocol) with a ``network_rank`` k of at most the number of features: proportional
+    hazards (k = 1), parametric families (k parameters).
+    """
+    rank = forward.network_rank if forward.structure == "head" else None
+    if rank is None:
+        return False
+    if forward.unconditional_forward is not None and not forward.conditions_in_head:
+        return False
+    return rank <= n_features
+
+
 def _derivatives(
     forward: SurvivalForward, points: torch.Tensor, want_hessian: bool = True
-) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None, Any]:
+) -> tuple[torch.Tensor, Any, Any, str]:
     """Outputs, Jacobian and Hessian of every time point at ``points`` ``[P, F]``.
 
-    Returns ``(outputs [P, T], jacobian, hessian, kind)``. For proportional hazards the
-    Jacobian and Hessian are returned in factored form (``kind == "ph"``):
-    ``jacobian = (d1 [P, T], grad_g [P, F])`` and ``hessian = (d2 [P, T], hess_g [P, F, F])``;
-    otherwise ``jacobian [P, T, F]`` and ``hessian [P, T, F, F]`` (``kind == "full"``).
+    Returns ``(outputs [P, T], jacobian, hessian, kind)``. For low-rank ``"head"`` forwards
+    (``kind == "low_rank"``), with ``r = net(x)`` of k values per row and
+    ``Out_t = f_t(r)``, the derivatives come factored:
+    ``jacobian = (d1 [P, T, k], grad_r [P, k, F])`` and ``hessian = (d2 [P, T, k, k],
+    hess_r [P, k, F, F])``, so that ``d^2 Out_t = sum_j d1_tj hess_r_j + sum_jl d2_tjl
+    grad_r_j grad_r_l^T``. Otherwise ``jacobian [P, T, F]`` and ``hessian [P, T, F, F]``
+    (``kind == "full"``).
     """
     n_features = points.shape[1]
-    if isinstance(forward, CoxForward):
-        net, (z,) = forward._prepare((points,))
+    if _is_low_rank(forward, n_features):
+        net, (z,) = forward.prepare_inputs(points)
         z = z.detach().requires_grad_(True)
         with torch.enable_grad():
-            g = forward._run_net(net, z).reshape(-1)
-            (grad_g,) = torch.autograd.grad(g.sum(), z, create_graph=want_hessian)
-            hess_g = None
-            if want_hessian:
-                rows = []
-                for i in range(n_features):
-                    if grad_g.requires_grad:
-                        (row,) = torch.autograd.grad(
-                            grad_g[:, i].sum(), z, retain_graph=True, allow_unused=True
-                        )
-                    else:
+            raw = forward.run_network(net, z)
+            flat = raw.reshape(raw.shape[0], -1)  # [P, k]
+            grads, hessians = [], []
+            for j in range(flat.shape[1]):
+                (grad_j,) = torch.autograd.grad(
+                    flat[:, j].sum(), z, create_graph=want_hessian, retain_graph=True
+                )
+                grads.append(grad_j.detach())
+                if want_hessian:
+                    rows = []
+                    for i in range(n_features):
                         row = None
-                    rows.append(torch.zeros_like(z) if row is None else row)
-                hess_g = torch.stack(rows, dim=1)  # [P, F, F]
-        g = g.detach()
-        ones = torch.ones_like(g)
-        transform = forward.output_from_log_risk
-
-        def first(v: torch.Tensor) -> torch.Tensor:
-            return torch.func.jvp(transform, (v,), (ones,))[1]
-
-        outputs, d1, d2 = _with_second(transform, first, g, ones)
-        return outputs, (d1, grad_g.detach()), (d2, hess_g), "ph"
+                        if grad_j.requires_grad:
+                            (row,) = torch.autograd.grad(
+                                grad_j[:, i].sum(), z, retain_graph=True, allow_unused=True
+                            )
+                        rows.append(torch.zeros_like(z) if row is None else row)
+                    hessians.append(torch.stack(rows, dim=1))  # [P, F, F]
+        flat = flat.detach()
+        outputs, d1, d2 = _transform_derivatives(forward, flat, raw.shape)
+        grad_r = torch.stack(grads, dim=1)  # [P, k, F]
+        hess_r = torch.stack(hessians, dim=1) if want_hessian else None  # [P, k, F, F]
+        return outputs, (d1, grad_r), (d2, hess_r), "low_rank"
     z = points.detach().requires_grad_(True)
     with torch.enable_grad():
         out = forward(z)  # [P, T]
@@ -111,13 +130,42 @@ def _derivatives(
     return out.detach(), jac, hess, "full"
 
 
-def _with_second(
-    transform: Any, first: Any, g: torch.Tensor, ones: torch.Tensor
+def _transform_derivatives(
+    forward: SurvivalForward, flat: torch.Tensor, shape: torch.Size
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """``f(g)``, ``f'(g)``, ``f''(g)`` of an elementwise-in-``g`` transform (forward mode)."""
-    outputs, d1 = torch.func.jvp(transform, (g,), (ones,))
-    d2 = torch.func.jvp(first, (g,), (ones,))[1]
-    return outputs.detach(), d1.detach(), d2.detach()
+    """``f(r)``, ``df/dr`` ``[P, T, k]`` and ``d^2f/dr^2`` ``[P, T, k, k]`` by forward mode.
+
+    The transform acts on each row alone, so one (nested) forward-mode pass per network
+    output (pair) gives the derivatives of all rows at once.
+    """
+
+    def transform(values: torch.Tensor) -> torch.Tensor:
+        return forward.output_from_network(values.reshape(shape))
+
+    k = flat.shape[1]
+    basis = [torch.zeros_like(flat) for _ in range(k)]
+    for j in range(k):
+        basis[j][:, j] = 1
+
+    def first(values: torch.Tensor, j: int) -> torch.Tensor:
+        return torch.func.jvp(transform, (values,), (basis[j],))[1]
+
+    outputs = transform(flat).detach()
+    d1 = torch.stack([first(flat, j).detach() for j in range(k)], dim=2)
+    d2 = torch.stack(
+        [
+            torch.stack(
+                [
+                    torch.func.jvp(lambda v, j=j: first(v, j), (flat,), (basis[m],))[1].detach()
+                    for m in range(k)
+                ],
+                dim=2,
+            )
+            for j in range(k)
+        ],
+        dim=2,
+    )  # [P, T, k, k]
+    return outputs, d1, d2
 
 
 def _gauss_legendre(
@@ -231,19 +279,22 @@ def interaction_attributions(
         _, jac, hess, kind = _derivatives(forward, points[chunk])
         sw = second_w[chunk]
         dp = None if point_delta is None else point_delta[chunk]
-        if kind == "ph":
-            (d1, grad_g), (d2, hess_g) = jac, hess
-            if dp is not None:  # fold (x - x') into the derivatives of g
-                hess_g = hess_g * dp[:, :, None] * dp[:, None, :]
-                grad_g = grad_g * dp
-            a = (d1 * sw[:, None]).reshape(m, per, n_times)
-            b = (d2 * sw[:, None]).reshape(m, per, n_times)
-            gg = grad_g.reshape(m, per, n_features)
-            block = torch.einsum("mpk,mpij->mkij", a, hess_g.reshape(m, per, n_features, -1))
-            block = block + torch.einsum("mpk,mpi,mpj->mkij", b, gg, gg)
+        if kind == "low_rank":
+            (d1, grad_r), (d2, hess_r) = jac, hess
+            if dp is not None:  # fold (x - x') into the derivatives of the network outputs
+                hess_r = hess_r * dp[:, None, :, None] * dp[:, None, None, :]
+                grad_r = grad_r * dp[:, None, :]
+            k = grad_r.shape[1]
+            a = (d1 * sw[:, None, None]).reshape(m, per, n_times, k)
+            b = (d2 * sw[:, None, None, None]).reshape(m, per, n_times, k, k)
+            gr = grad_r.reshape(m, per, k, n_features)
+            block = torch.einsum(
+                "mptj,mpjab->mtab", a, hess_r.reshape(m, per, k, n_features, n_features)
+            )
+            block = block + torch.einsum("mptjl,mpja,mplb->mtab", b, gr, gr)
             if first_w is not None:
-                fw = (d1 * first_w[chunk][:, None]).reshape(m, per, n_times)
-                block[:, :, diag, diag] += torch.einsum("mpk,mpi->mki", fw, gg)
+                fw = (d1 * first_w[chunk][:, None, None]).reshape(m, per, n_times, k)
+                block[:, :, diag, diag] += torch.einsum("mptj,mpja->mta", fw, gr)
         else:
             if dp is not None:
                 hess = hess * dp[:, None, :, None] * dp[:, None, None, :]
