@@ -209,3 +209,27 @@ def test_parametric_benchmark_runs_tiny():
         torch.set_num_threads(threads)
     assert row["max rel diff to loop"] < 1e-5
     assert row["IntGrad(t) s"] > 0 and row["loop s"] > 0
+
+
+def test_low_rank_route_with_an_unused_input():
+    """A two-input network that ignores its second input: zero Jacobian for it."""
+
+    class FirstOnly(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.mlp = tiny(2)
+
+        def forward(self, a, b):
+            return self.mlp(a)
+
+    fwd = captum_surv.from_module(FirstOnly(), "weibull", times=[0.5, 1.0, 2.0, 4.0])
+    x = torch.as_tensor(np.random.default_rng(2).normal(size=(3, P)))
+    (ja, jb), _ = output_jacobian(fwd, (x, x.clone()))
+    assert torch.equal(jb, torch.zeros_like(jb))
+    reference = torch.stack(
+        [
+            torch.autograd.functional.jacobian(lambda r: fwd(r, x[:1]), x[n : n + 1])[0, :, 0]
+            for n in range(3)
+        ]
+    )
+    np.testing.assert_allclose(ja.numpy(), reference.numpy(), atol=1e-10)

@@ -125,7 +125,9 @@ def low_rank_factors(
         flat = raw.reshape(raw.shape[0], -1)
         n, k = flat.shape
         columns = [
-            torch.autograd.grad(flat[:, j].sum(), wrt, retain_graph=j < k - 1) if wrt else ()
+            torch.autograd.grad(flat[:, j].sum(), wrt, retain_graph=j < k - 1, allow_unused=True)
+            if wrt
+            else ()
             for j in range(k)
         ]
     flat = flat.detach()
@@ -142,12 +144,17 @@ def low_rank_factors(
     time_factors = torch.stack(d_out, dim=2)
     grads = [iter(c) for c in columns]
     features = tuple(
-        torch.stack([next(g) for g in grads], dim=1)
+        torch.stack([_zero_if_unused(next(g), x) for g in grads], dim=1)
         if x.requires_grad
         else torch.zeros((n, k, *x.shape[1:]), dtype=flat.dtype, device=x.device)
         for x in leaves
     )
     return time_factors, features, outputs
+
+
+def _zero_if_unused(grad: torch.Tensor | None, x: torch.Tensor) -> torch.Tensor:
+    """An input the network does not use has zero gradient."""
+    return torch.zeros_like(x) if grad is None else grad
 
 
 def _low_rank_product(time_factors: torch.Tensor, features: Inputs) -> Inputs:
