@@ -163,7 +163,7 @@ def explain(
         )
     tensors, frame_names, is_tuple = _to_tensors(inputs)
     baselines = _frames_to_tensors(baselines)
-    checked = forward._check_inputs(tensors)
+    checked = forward.check_inputs(*tensors)
     names = _feature_names(feature_names, frame_names, is_tuple)
 
     if isinstance(method, str) and method in INTERACTION_METHODS:

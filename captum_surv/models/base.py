@@ -284,6 +284,11 @@ class SurvivalForward(nn.Module):
         """
         return None
 
+    def check_inputs(self, *inputs: Any) -> tuple[torch.Tensor, ...]:
+        """Validate inputs as :meth:`forward` does (count, shapes, dtypes, finiteness) and
+        return them as tensors, unconverted; raises a clear error otherwise."""
+        return self._check_inputs(inputs)
+
     def prepare_inputs(self, *inputs: Any) -> tuple[nn.Module, tuple[torch.Tensor, ...]]:
         """Validate inputs as :meth:`forward` does; return the network copy for their dtype
         and the inputs moved to its device and dtype."""
