@@ -173,9 +173,10 @@ FAMILY_CLASSES = {
 }
 
 
-# time_attribution.py still asks isinstance(forward, CoxTimeForward) for its rows per
-# instance (forward.network_times() would answer it); it is left to that module's owner.
-@pytest.mark.parametrize("module", ["jacobian.py", "methods.py", "explain.py", "interactions.py"])
+@pytest.mark.parametrize(
+    "module",
+    ["jacobian.py", "methods.py", "explain.py", "interactions.py", "time_attribution.py"],
+)
 def test_engine_names_no_family_class_nor_private_member(module):
     source = (Path(captum_surv.__file__).parent / "attr" / module).read_text()
     assert "isinstance(forward, " not in source.replace("isinstance(forward, SurvivalForward)", "")

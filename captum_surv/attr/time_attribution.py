@@ -51,7 +51,6 @@ from captum_surv.attr.strategies import (
     TARGET_FREE as _TARGET_FREE,
 )
 from captum_surv.models.base import SurvivalForward
-from captum_surv.models.coxtime import CoxTimeForward
 
 __all__ = ["DEFAULT_BATCH_SIZE", "SUPPORTED_ATTRIBUTIONS", "TimeAttribution"]
 
@@ -1088,9 +1087,8 @@ def _tensors_in(value: Any) -> Iterator[torch.Tensor]:
 
 def _network_rows_per_row(forward: SurvivalForward) -> int:
     """Network evaluations per input row (CoxTime evaluates the net at every jump time)."""
-    if isinstance(forward, CoxTimeForward):
-        grid = forward.scaled_grid if forward.output == "log_risk" else forward.scaled_native
-        return max(1, int(grid.numel()))
+    if forward.structure == "time_input":
+        return max(1, int(forward.network_times().numel()))
     return 1
 
 
