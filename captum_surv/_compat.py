@@ -66,6 +66,13 @@ def captum_default_gradient_func() -> Any:
     return compute_gradients
 
 
+def captum_layer_gradient_func() -> Any:
+    """Captum's ``compute_layer_gradients_and_eval``, which its layer methods call."""
+    from captum._utils.gradient import compute_layer_gradients_and_eval
+
+    return compute_layer_gradients_and_eval
+
+
 def summed_gradients(
     forward_fn: Any,
     inputs: Any,

@@ -644,8 +644,9 @@ def test_each_point_evaluated_once(models, model, monkeypatch):
 
 def test_custom_gradient_function_is_kept(models):
     """A user's own gradient_func is used as is (TimeAttribution then loops or stacks)."""
-    from captum._utils.gradient import compute_gradients
+    from captum_surv._compat import captum_default_gradient_func
 
+    compute_gradients = captum_default_gradient_func()
     fwd, x, train = models["LogisticHazard"]
     calls = []
 
