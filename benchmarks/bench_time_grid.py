@@ -134,7 +134,7 @@ def run(args: argparse.Namespace) -> pd.DataFrame:
         candidates = {
             "ig": lambda fwd=fwd: captum_surv.explain(fwd, inputs, "intgrad", n_steps=args.n_steps),
             "gs": lambda fwd=fwd: captum_surv.explain(
-                fwd, inputs, "gradshap", refs, n_samples=args.n_steps, seed=0
+                fwd, inputs, "gradshap", refs, sampling="random", n_samples=args.n_steps, seed=0
             ),
             "single": lambda ig=ig, k=k: ig.attribute(inputs, target=k, n_steps=args.n_steps),
         }

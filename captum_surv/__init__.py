@@ -14,6 +14,7 @@ from captum_surv.attr.explain import explain
 from captum_surv.attr.interactions import INTERACTION_METHODS, SurvInteractions
 from captum_surv.attr.methods import METHODS
 from captum_surv.effects import FeatureEffect, accumulated_local_effects, partial_dependence
+from captum_surv.attr.survlime import SurvLIMEExplanation
 from captum_surv.explanation import SurvExplanation
 from captum_surv.importance import LOSSES, PermutationImportance, permutation_importance
 from captum_surv.models import (
@@ -58,6 +59,7 @@ __all__ = [
     "PermutationImportance",
     "SurvExplanation",
     "SurvInteractions",
+    "SurvLIMEExplanation",
     "SurvivalForward",
     "TimeAttribution",
     "__version__",

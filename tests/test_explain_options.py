@@ -41,7 +41,7 @@ def coxph():
         ),
         ("grad", {"n_steps": 5}, r"'n_steps' is an option of \['intgrad', 'gradshap'\]"),
         ("gxi", {"noise_level": 0.2}, r"'noise_level' is an option of \['smoothgrad'\]"),
-        ("gradshap", {"stdevs": 0.1}, r"\['stdevs'\]; 'gradshap' accepts 'n_samples'"),
+        ("gradshap", {"stdevs": 0.1}, r"\['stdevs'\]; 'gradshap' accepts 'sampling'"),
     ],
 )
 def test_unknown_options_name_the_accepted_ones(coxph, method, kwargs, message):
@@ -56,9 +56,9 @@ def test_options_a_method_would_ignore_raise(coxph):
     for method in ("grad", "gxi"):
         with pytest.raises(ValueError, match=rf"'{method}' uses no baselines"):
             explain(fwd, x[:2], method, refs)
-    with pytest.raises(ValueError, match=r"n_steps is used by gradshap only with sampling="):
-        explain(fwd, x[:2], "gradshap", refs, n_steps=10)
-    with pytest.raises(ValueError, match=r"n_samples is used by gradshap only with sampling="):
+    with pytest.raises(ValueError, match=r"path_points/n_steps apply to the other samplings"):
+        explain(fwd, x[:2], "gradshap", refs, sampling="random", n_steps=10)
+    with pytest.raises(ValueError, match=r"n_samples applies to sampling='random' only"):
         explain(fwd, x[:2], "gradshap", refs, sampling="gausslegendre", n_samples=10)
     with pytest.raises(ValueError, match=r"both baselines and reference="):
         explain(fwd, x[:2], "smoothgrad", refs, reference=refs)

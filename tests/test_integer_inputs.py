@@ -103,7 +103,9 @@ def test_smoothgrad_and_gradshap_hold_codes_fixed(forwards, route, monkeypatch):
     sal = _saliency_at(fwd, points, codes.repeat_interleave(3, dim=0))
     _check(sg, sal.reshape(n, 3, fwd.n_times, N_FLOAT).mean(dim=1), codes)
 
-    shap = explain(fwd, (x, codes), "gradshap", (reference, None), seed=5, n_samples=4)
+    shap = explain(
+        fwd, (x, codes), "gradshap", (reference, None), seed=5, sampling="random", n_samples=4
+    )
     gen = torch.Generator().manual_seed(5)
     index = torch.randint(20, (n, 4), generator=gen)
     alpha = torch.rand((n, 4), generator=gen, dtype=torch.float64)

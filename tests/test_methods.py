@@ -122,7 +122,7 @@ def test_gradshap_matches_reference_with_same_draws(trained, kind):
     model, x = trained(kind)
     fwd = _forward(model, kind)
     inputs, refs = x[:3], x[100:120]
-    expl = explain(fwd, inputs, "gradshap", refs, seed=3, n_samples=8)
+    expl = explain(fwd, inputs, "gradshap", refs, seed=3, sampling="random", n_samples=8)
 
     gen = torch.Generator().manual_seed(3)
     index = torch.randint(20, (3, 8), generator=gen)
@@ -174,7 +174,10 @@ def test_gradshap_local_accuracy_improves_and_deterministic_variant(trained, kin
     fwd = _forward(model, kind, n_times=6)
     inputs, refs = x[:10].double(), x[100:115].double()
     la = [
-        explain(fwd, inputs, "gradshap", refs, n_samples=n, seed=0).local_accuracy().mean().item()
+        explain(fwd, inputs, "gradshap", refs, sampling="random", n_samples=n, seed=0)
+        .local_accuracy()
+        .mean()
+        .item()
         for n in (4, 64, 1024)
     ]
     assert la[2] < la[1] < la[0]
@@ -187,9 +190,9 @@ def test_chunking_and_seed_reproducibility(trained):
     model, x = trained("logistic_hazard")
     fwd = _forward(model, "logistic_hazard")
     refs = x[100:110]
-    a = explain(fwd, x[:4], "gradshap", refs, seed=5, n_samples=16)
-    b = explain(fwd, x[:4], "gradshap", refs, seed=5, n_samples=16, batch_size=7)
-    c = explain(fwd, x[:4], "gradshap", refs, seed=6, n_samples=16)
+    a = explain(fwd, x[:4], "gradshap", refs, seed=5, sampling="random", n_samples=16)
+    b = explain(fwd, x[:4], "gradshap", refs, seed=5, sampling="random", n_samples=16, batch_size=7)
+    c = explain(fwd, x[:4], "gradshap", refs, seed=6, sampling="random", n_samples=16)
     assert torch.allclose(a.attributions, b.attributions, atol=1e-6)
     assert not torch.allclose(a.attributions, c.attributions)
     s1 = explain(fwd, x[:4], "smoothgrad", x[50:150], seed=1)
@@ -238,7 +241,7 @@ def test_model_is_not_changed(trained):
     modes = [m.training for m in model.net.modules()]
     flags = [p.requires_grad for p in model.net.parameters()]
     fwd = captum_surv.from_pycox(model, times=4)
-    explain(fwd, x[:3], "gradshap", x[50:60], seed=0, n_samples=4)
+    explain(fwd, x[:3], "gradshap", x[50:60], path_points=4)
     explain(fwd, x[:3], "intgrad")
     assert all(torch.equal(before[k], v) for k, v in model.net.state_dict().items())
     assert modes == [m.training for m in model.net.modules()]
@@ -259,7 +262,7 @@ def test_bad_input_errors(trained):
     with pytest.raises(ValueError, match="needs reference data"):
         explain(fwd, x[:2], "gradshap")
     with pytest.raises(ValueError, match="n_samples must be a positive integer"):
-        explain(fwd, x[:2], "gradshap", x[10:20], n_samples=0)
+        explain(fwd, x[:2], "gradshap", x[10:20], sampling="random", n_samples=0)
     with pytest.raises(ValueError, match="n_steps must be a positive integer"):
         explain(fwd, x[:2], "intgrad", n_steps=-3)
     with pytest.raises(ValueError, match="NaN"):

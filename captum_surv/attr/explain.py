@@ -18,8 +18,19 @@ from captum_surv.attr.interactions import (
     explain_interactions,
 )
 from captum_surv.attr.methods import METHODS, as_tuple, check_options, gradient_attributions
+from captum_surv.attr.survlime import survlime
+from captum_surv.attr.survshap import survshap_attributions
 from captum_surv.explanation import SurvExplanation
 from captum_surv.models.base import SurvivalForward
+
+PEER_METHODS = ("survshap", "survlime")
+"""Model-agnostic methods of other packages, computed here: SurvSHAP(t) and SurvLIME."""
+
+PEER_OPTIONS: dict[str, tuple[str, ...]] = {
+    "survshap": ("feature_mask", "estimator", "n_permutations"),
+    "survlime": ("durations", "events", "n_neighbours", "kernel_width", "neighbours", "weights"),
+}
+"""Keyword options of ``"survshap"`` and ``"survlime"``."""
 
 
 def _to_tensors(inputs: Any) -> tuple[tuple[torch.Tensor, ...], list[list[str] | None], bool]:
@@ -70,7 +81,12 @@ def explain(
             columns are explained in float64), or a tuple of them for multi-input models.
         method: One of the paper's gradient methods — ``"grad"`` (Grad(t)), ``"smoothgrad"``
             (SG(t)), ``"gxi"`` (GxI(t)), ``"intgrad"`` (IntGrad(t), default) or
-            ``"gradshap"`` (GradSHAP(t)) — or any Captum attribution class (e.g.
+            ``"gradshap"`` (GradSHAP(t)) —, ``"survshap"`` (SurvSHAP(t), Krzyzinski et al.
+            2023: exact interventional Shapley values, see
+            :mod:`captum_surv.attr.survshap`), ``"survlime"`` (SurvLIME, Kovalev et al.
+            2020: returns a :class:`~captum_surv.SurvLIMEExplanation`, see
+            :func:`captum_surv.attr.survlime.survlime` for its options), or any Captum
+            attribution class (e.g.
             ``captum.attr.KernelShap``) or instance, run over all time points by
             :class:`~captum_surv.TimeAttribution` (every ``captum.attr`` class that takes a
             forward function; pass an instance for layer and neuron methods, e.g.
@@ -85,7 +101,9 @@ def explain(
             zeros). GradSHAP(t): the reference rows ``[M, *S]`` (required), e.g.
             :func:`captum_surv.baselines.sample`. SG(t): reference data whose feature
             standard deviations scale the noise (same as ``reference=``). Grad(t) and
-            GxI(t) take none (passing some raises). Captum classes: their ``baselines``.
+            GxI(t) take none (passing some raises). SurvSHAP(t): the background rows ``[M, *S]``
+            (required). SurvLIME: the training features. Captum classes: their
+            ``baselines``.
         feature_names: Names of the features (a list, or a tuple of lists for tuple
             inputs). Default: DataFrame columns, else ``x0, x1, ...``.
         seed: Seed of the random draws (SG(t), random GradSHAP(t), stochastic Captum
@@ -111,7 +129,8 @@ def explain(
               ``LayerConductance``) it is passed as that ``method``, since ``explain``'s own
               ``method`` names the algorithm.
             * ``n_samples`` (int): SG(t) noise draws (default 10, as in the paper);
-              GradSHAP(t) draws per instance (default 50).
+              GradSHAP(t) with ``sampling="random"``: random (reference row, path point)
+              pairs per instance (default 50).
             * ``noise_level`` (float, default 0.1): SG(t) noise sd relative to each
               feature's sd in the reference data (``baselines`` or ``reference``, at least
               2 rows, e.g. the training data). SG(t) needs reference data or ``stdevs``:
@@ -121,10 +140,29 @@ def explain(
               instead of ``noise_level`` and reference data; a single number applies to
               every input tensor. Must be >= 0.
             * ``reference``: reference data for SG(t)'s feature sd.
-            * ``sampling`` (str, default ``"random"``): GradSHAP(t) draws; with
-              ``"gausslegendre"`` every reference row is combined with ``n_steps``
-              Gauss-Legendre nodes, so attributions sum to ``Out(t|x) - mean_m Out(t|x'_m)``
-              up to quadrature error only.
+            * ``sampling`` (str): GradSHAP(t)'s estimator. ``"gausslegendre"`` (default):
+              every one of the ``M`` reference rows with ``path_points`` Gauss-Legendre
+              nodes, deterministic. ``"uniform"``: every reference row with ``path_points``
+              uniform random points, the paper's GradSHAP(t)(k) with ``k = path_points``
+              (its simulations use ``M = 99`` rows, k = 5, 25, 50). ``"stratified"``: the
+              same with one uniform point in each of ``path_points`` equal sub-intervals.
+              ``"random"``: ``n_samples`` random (reference row, path point) pairs, as
+              Captum's GradientShap (cheaper, noisier).
+            * ``path_points`` (int, default 16; alias ``n_steps``): GradSHAP(t) points per
+              reference row. Cost: ``M * path_points`` gradient evaluations per instance
+              (recorded as ``options["gradients_per_instance"]``), the paper's
+              GradSHAP(t)(k) with ``k = path_points``.
+            * ``tolerance`` (float): GradSHAP(t) only: double ``path_points`` (or
+              ``n_samples``) until the local accuracy of the worst time point is at most
+              ``tolerance`` (up to 1,024; a warning if not reached).
+            * ``estimator`` (str, default ``"auto"``): SurvSHAP(t)'s ``"exact"`` (all
+              ``2^G`` coalitions, ``2^G * M`` network rows per instance), ``"permutation"``
+              (antithetic permutation sampling with a standard error in
+              ``expl.standard_error``) or ``"auto"`` (exact up to 20 players).
+            * ``n_permutations`` (int, default 100, even): SurvSHAP(t) random orders
+              (each used with its reverse).
+            * ``feature_mask``: SurvSHAP(t) players: integer group ids ``[*S]`` (a tuple for
+              tuple inputs); a group's value is shared equally by its features.
             * ``strategy`` (Captum classes): ``"loop"`` forces one Captum call per time
               point (see :meth:`~captum_surv.TimeAttribution.supported`).
             * any other keyword is passed to the Captum method's ``attribute``.
@@ -144,7 +182,8 @@ def explain(
 
     Returns:
         A :class:`~captum_surv.SurvExplanation` with attributions ``[B, T, *S]`` (a
-        :class:`~captum_surv.SurvInteractions` for the interaction methods).
+        :class:`~captum_surv.SurvInteractions` for the interaction methods, a
+        :class:`~captum_surv.SurvLIMEExplanation` for ``"survlime"``).
 
     Raises:
         TypeError: If ``forward`` is not a SurvivalForward, or inputs are not tensors.
@@ -153,8 +192,9 @@ def explain(
     Example:
         >>> fwd = captum_surv.from_pycox(model, times=20)  # doctest: +SKIP
         >>> refs = captum_surv.baselines.sample(x_train, 25, seed=0)  # doctest: +SKIP
-        >>> expl = explain(fwd, x_test[:3], "gradshap", refs, seed=1)  # doctest: +SKIP
+        >>> expl = explain(fwd, x_test[:3], "gradshap", refs)  # doctest: +SKIP
         >>> expl.local_accuracy()  # doctest: +SKIP
+        >>> shap = explain(fwd, x_test[:3], "survshap", refs)  # exact SurvSHAP(t)  # doctest: +SKIP
     """
     if not isinstance(forward, SurvivalForward):
         raise TypeError(
@@ -177,11 +217,42 @@ def explain(
             show_progress=show_progress,
             **options,
         )
-    if isinstance(method, str):
+    if isinstance(method, str) and method in PEER_OPTIONS:
+        unknown = sorted(set(options) - set(PEER_OPTIONS[method]))
+        if unknown:
+            raise ValueError(
+                f"explain(method={method!r}) got unknown option(s) {unknown}; {method!r} "
+                f"accepts {list(PEER_OPTIONS[method])} (and seed, batch_size, show_progress, "
+                "feature_names)."
+            )
+    if method == "survlime":
+        return survlime(
+            forward,
+            checked[0] if not is_tuple else checked,
+            baselines,
+            feature_names=names,
+            seed=seed,
+            batch_size=batch_size,
+            **options,
+        )
+    standard_error = None
+    if method == "survshap":
+        result = survshap_attributions(
+            forward,
+            checked,
+            baselines,
+            seed=seed,
+            batch_size=batch_size,
+            show_progress=show_progress,
+            **options,
+        )
+        standard_error = result.pop("standard_error")
+        method_name = method
+    elif isinstance(method, str):
         if method not in METHODS:
             raise ValueError(
                 f"Unknown method {method!r}. Valid methods: "
-                f"{list(METHODS) + list(INTERACTION_METHODS)}, or a Captum "
+                f"{list(METHODS) + list(INTERACTION_METHODS) + list(PEER_METHODS)}, or a Captum "
                 "attribution class such as captum.attr.KernelShap."
             )
         check_options(method, baselines, options)
@@ -209,7 +280,7 @@ def explain(
         )
     attributions = result["attributions"]
     _check_finite_result(forward, attributions, result["prediction"])
-    return SurvExplanation(
+    explanation = SurvExplanation(
         attributions=attributions if is_tuple else attributions[0],
         inputs=checked if is_tuple else checked[0],
         times=forward.times.detach().cpu(),
@@ -222,6 +293,9 @@ def explain(
         event=forward.event,
         baselines=_untuple(result["baselines"], is_tuple),
     )
+    if standard_error is not None:
+        explanation.standard_error = _untuple(standard_error, is_tuple)
+    return explanation
 
 
 def _check_finite_result(

@@ -10,8 +10,9 @@ Models", Langbein, Koenen and Wright, 2025):
   ``sd_j`` feature j's standard deviation in reference data (never the explained batch).
 * ``"intgrad"`` — IntGrad(t) = (x - x') * integral_0^1 J(x' + a (x - x')) da.
 * ``"gradshap"`` — GradSHAP(t) = mean over reference rows x'_m and a ~ U(0, 1) of
-  (x - x'_m) * J(x'_m + a (x - x'_m)); with ``sampling="gausslegendre"`` every reference
-  row times the Gauss-Legendre nodes instead of random draws.
+  (x - x'_m) * J(x'_m + a (x - x'_m)), estimated with every reference row times
+  ``path_points`` Gauss-Legendre nodes (default), uniform points (the paper's
+  GradSHAP(t)(k)) or stratified points, or with random (row, point) pairs.
 
 Every method evaluates ``J`` for all time points at once through
 :func:`captum_surv.attr.jacobian.output_jacobian`, in chunks of ``batch_size`` points.
@@ -21,6 +22,7 @@ Integer inputs (e.g. category codes) are held fixed and get zero attributions.
 from __future__ import annotations
 
 import difflib
+import warnings
 from typing import Any
 
 import numpy as np
@@ -220,7 +222,7 @@ METHOD_OPTIONS: dict[str, tuple[str, ...]] = {
     "gxi": (),
     "smoothgrad": ("n_samples", "noise_level", "stdevs", "reference"),
     "intgrad": ("n_steps", "integration"),
-    "gradshap": ("n_samples", "sampling", "n_steps"),
+    "gradshap": ("sampling", "path_points", "n_steps", "n_samples", "tolerance"),
 }
 """Keyword options of each built-in method (besides ``seed``, ``batch_size``,
 ``show_progress`` and ``feature_names``, which :func:`explain` takes for every method)."""
@@ -271,18 +273,6 @@ def check_options(method: str, baselines: Any, options: dict[str, Any]) -> None:
             raise ValueError(
                 "smoothgrad got stdevs= (absolute noise sd) together with noise_level= or "
                 "reference data, which only set a relative noise scale; pass one or the other."
-            )
-    if method == "gradshap":
-        sampling = options.get("sampling") or "random"
-        if sampling == "random" and "n_steps" in given:
-            raise ValueError(
-                "n_steps is used by gradshap only with sampling='gausslegendre'; with the "
-                "default sampling='random' set the number of draws with n_samples=."
-            )
-        if sampling == "gausslegendre" and "n_samples" in given:
-            raise ValueError(
-                "n_samples is used by gradshap only with sampling='random'; with "
-                "sampling='gausslegendre' every reference row is used with n_steps= nodes."
             )
 
 
@@ -371,6 +361,8 @@ def gradient_attributions(
     n_samples: int | None = None,
     noise_level: float | None = None,
     stdevs: Any = None,
+    path_points: int | None = None,
+    tolerance: float | None = None,
     reference: Any = None,
     sampling: str | None = None,
     seed: int | None = None,
@@ -518,38 +510,6 @@ def gradient_attributions(
         )
         if any(r.shape[0] != n_ref for r, f in zip(refs, floating, strict=True) if f):
             raise ValueError("All baseline tensors need the same number of reference rows.")
-        sampling = "random" if sampling is None else sampling
-        if sampling == "random":
-            n_samples = _check_count("n_samples", 50 if n_samples is None else n_samples)
-            index = torch.randint(n_ref, (n, n_samples), generator=generator).reshape(-1)
-            alpha = torch.rand((n, n_samples), generator=generator, dtype=torch.float64).reshape(-1)
-            owner = owner_all.repeat_interleave(n_samples)
-            weight = torch.full((n * n_samples,), 1.0 / n_samples, dtype=torch.float64)
-            options.update(n_samples=n_samples, seed=seed)
-        elif sampling == "gausslegendre":
-            n_steps = _check_count("n_steps", 50 if n_steps is None else n_steps)
-            alphas, weights = integration_nodes("gausslegendre", n_steps)
-            index = torch.arange(n_ref).repeat_interleave(n_steps).repeat(n)
-            alpha = torch.tensor(alphas, dtype=torch.float64).repeat(n_ref * n)
-            owner = owner_all.repeat_interleave(n_ref * n_steps)
-            weight = (torch.tensor(weights, dtype=torch.float64) / n_ref).repeat(n_ref * n)
-            options.update(n_steps=n_steps)
-        else:
-            raise ValueError(
-                f"sampling={sampling!r} is unknown; choose 'random' or 'gausslegendre'."
-            )
-        points, diff = [], []
-        for x, r, f in zip(inputs, refs, floating, strict=True):
-            if not f:
-                points.append(x[owner])
-                diff.append(torch.zeros_like(x[owner]))
-                continue
-            start = r[index]
-            delta = x[owner] - start
-            shape = (-1, *([1] * (x.dim() - 1)))
-            points.append(start + alpha.to(x.dtype).reshape(shape) * delta)
-            diff.append(delta)
-        acc.add(tuple(points), owner, weight, tuple(diff))
         if all(floating):
             mean_reference = _predict(forward, refs, batch_size).mean(dim=0, keepdim=True)
             reference_prediction = mean_reference.expand(n, -1).clone()
@@ -564,7 +524,31 @@ def gradient_attributions(
             used_baselines = tuple(
                 r if f else x for r, x, f in zip(refs, inputs, floating, strict=True)
             )
-        options.update(sampling=sampling)
+        prediction = _predict(forward, inputs, batch_size)
+        totals, shap_options = _gradshap(
+            forward,
+            inputs,
+            refs,
+            n_ref,
+            sampling=sampling,
+            path_points=path_points,
+            n_steps=n_steps,
+            n_samples=n_samples,
+            tolerance=tolerance,
+            generator=generator,
+            batch_size=batch_size,
+            show_progress=show_progress,
+            prediction=prediction,
+            reference_prediction=reference_prediction,
+        )
+        options.update(shap_options, seed=seed)
+        return {
+            "attributions": totals,
+            "prediction": prediction,
+            "reference_prediction": reference_prediction,
+            "baselines": used_baselines,
+            "options": options,
+        }
 
     return {
         "attributions": tuple(acc.totals),
@@ -573,3 +557,149 @@ def gradient_attributions(
         "baselines": used_baselines,
         "options": options,
     }
+
+
+GRADSHAP_SAMPLINGS = ("gausslegendre", "stratified", "uniform", "random")
+"""GradSHAP(t) estimators (``sampling=``); the first three use every reference row."""
+
+DEFAULT_PATH_POINTS = 16
+"""Default path points per reference row of GradSHAP(t) (``path_points=``)."""
+
+MAX_PATH_POINTS = 1024
+"""``tolerance=`` doubles the path points (or random pairs) at most up to this many."""
+
+
+def _gradshap(
+    forward: SurvivalForward,
+    inputs: Inputs,
+    refs: Inputs,
+    n_ref: int,
+    *,
+    sampling: str | None,
+    path_points: int | None,
+    n_steps: int | None,
+    n_samples: int | None,
+    tolerance: float | None,
+    generator: torch.Generator,
+    batch_size: int,
+    show_progress: bool,
+    prediction: torch.Tensor,
+    reference_prediction: torch.Tensor,
+) -> tuple[Inputs, dict[str, Any]]:
+    """GradSHAP(t) attributions and options, raising the path points to meet ``tolerance``."""
+    if sampling is None:
+        if n_samples is not None:
+            raise ValueError(
+                "n_samples sets the number of random (reference row, path point) pairs of "
+                "sampling='random'; pass sampling='random' with it, or path_points=k for the "
+                "default estimator (every reference row x k Gauss-Legendre points)."
+            )
+        sampling = "gausslegendre"
+    if sampling not in GRADSHAP_SAMPLINGS:
+        raise ValueError(
+            f"sampling={sampling!r} is unknown; choose one of {list(GRADSHAP_SAMPLINGS)}."
+        )
+    if sampling == "random":
+        if path_points is not None or n_steps is not None:
+            raise ValueError(
+                "sampling='random' draws n_samples (reference row, path point) pairs; "
+                "path_points/n_steps apply to the other samplings."
+            )
+        count = _check_count("n_samples", 50 if n_samples is None else n_samples)
+    else:
+        if n_samples is not None:
+            raise ValueError(
+                f"n_samples applies to sampling='random' only; sampling={sampling!r} uses "
+                "every reference row x path_points points."
+            )
+        if path_points is not None and n_steps is not None and path_points != n_steps:
+            raise ValueError("Pass path_points or its alias n_steps, not both.")
+        given = path_points if path_points is not None else n_steps
+        count = _check_count("path_points", DEFAULT_PATH_POINTS if given is None else given)
+    if tolerance is not None and not float(tolerance) > 0:
+        raise ValueError(f"tolerance must be a positive number, got {tolerance!r}.")
+    n = inputs[0].shape[0]
+    achieved = float("nan")
+    while True:
+        totals = _gradshap_pass(
+            forward, inputs, refs, n_ref, sampling, count, generator, batch_size, show_progress
+        )
+        flat = torch.cat([a.reshape(n, a.shape[1], -1).double() for a in totals], dim=2)
+        residual = prediction.double() - reference_prediction.double() - flat.sum(dim=2)
+        if tolerance is None:
+            break
+        achieved = _local_accuracy(residual, prediction)
+        if achieved <= float(tolerance) or 2 * count > MAX_PATH_POINTS:
+            if achieved > float(tolerance):
+                warnings.warn(
+                    f"GradSHAP(t) local accuracy {achieved:.3g} is above tolerance={tolerance} "
+                    f"at {count} {'samples' if sampling == 'random' else 'path points'}, the "
+                    f"most tolerance= tries ({MAX_PATH_POINTS}); the result is returned as is.",
+                    stacklevel=4,
+                )
+            break
+        count *= 2
+    options: dict[str, Any] = {"sampling": sampling}
+    if sampling == "random":
+        options.update(n_samples=count, gradients_per_instance=count)
+    else:
+        options.update(
+            path_points=count, reference_rows=n_ref, gradients_per_instance=n_ref * count
+        )
+    if tolerance is not None:
+        options.update(tolerance=float(tolerance), local_accuracy=achieved)
+    return totals, options
+
+
+def _local_accuracy(residual: torch.Tensor, prediction: torch.Tensor) -> float:
+    """Worst time point of the package's local accuracy (see SurvExplanation)."""
+    value = torch.sqrt(residual.pow(2).mean(dim=0) / prediction.pow(2).mean(dim=0))
+    return float(torch.nan_to_num(value, nan=0.0).max())
+
+
+def _gradshap_pass(
+    forward: SurvivalForward,
+    inputs: Inputs,
+    refs: Inputs,
+    n_ref: int,
+    sampling: str,
+    count: int,
+    generator: torch.Generator,
+    batch_size: int,
+    show_progress: bool,
+) -> Inputs:
+    """One GradSHAP(t) evaluation: ``sum_p weight_p (x - x'_p) J(x'_p + a_p (x - x'_p))``."""
+    n = inputs[0].shape[0]
+    owner_all = torch.arange(n)
+    if sampling == "random":
+        index = torch.randint(n_ref, (n, count), generator=generator).reshape(-1)
+        alpha = torch.rand((n, count), generator=generator, dtype=torch.float64).reshape(-1)
+        owner = owner_all.repeat_interleave(count)
+        weight = torch.full((n * count,), 1.0 / count, dtype=torch.float64)
+    else:
+        index = torch.arange(n_ref).repeat_interleave(count).repeat(n)
+        owner = owner_all.repeat_interleave(n_ref * count)
+        if sampling == "gausslegendre":
+            alphas, weights = integration_nodes("gausslegendre", count)
+            alpha = torch.tensor(alphas, dtype=torch.float64).repeat(n_ref * n)
+            weight = (torch.tensor(weights, dtype=torch.float64) / n_ref).repeat(n_ref * n)
+        else:
+            u = torch.rand((n * n_ref, count), generator=generator, dtype=torch.float64)
+            if sampling == "stratified":
+                u = (torch.arange(count, dtype=torch.float64) + u) / count
+            alpha = u.reshape(-1)
+            weight = torch.full((n * n_ref * count,), 1.0 / (n_ref * count), dtype=torch.float64)
+    points, diff = [], []
+    for x, r in zip(inputs, refs, strict=True):
+        if not x.is_floating_point():  # held fixed: zero attributions
+            points.append(x[owner])
+            diff.append(torch.zeros_like(x[owner]))
+            continue
+        start = r[index]
+        delta = x[owner] - start
+        shape = (-1, *([1] * (x.dim() - 1)))
+        points.append(start + alpha.to(x.dtype).reshape(shape) * delta)
+        diff.append(delta)
+    acc = _Accumulator(forward, inputs, batch_size, show_progress, "gradshap")
+    acc.add(tuple(points), owner, weight, tuple(diff))
+    return tuple(acc.totals)
