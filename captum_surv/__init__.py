@@ -13,8 +13,8 @@ from captum_surv.attr import SUPPORTED_ATTRIBUTIONS, TimeAttribution
 from captum_surv.attr.explain import explain
 from captum_surv.attr.interactions import INTERACTION_METHODS, SurvInteractions
 from captum_surv.attr.methods import METHODS
-from captum_surv.effects import FeatureEffect, accumulated_local_effects, partial_dependence
 from captum_surv.attr.survlime import SurvLIMEExplanation
+from captum_surv.effects import FeatureEffect, accumulated_local_effects, partial_dependence
 from captum_surv.explanation import SurvExplanation
 from captum_surv.importance import LOSSES, PermutationImportance, permutation_importance
 from captum_surv.models import (
