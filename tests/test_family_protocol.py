@@ -175,7 +175,15 @@ FAMILY_CLASSES = {
 
 @pytest.mark.parametrize(
     "module",
-    ["jacobian.py", "methods.py", "explain.py", "interactions.py", "time_attribution.py"],
+    [
+        "jacobian.py",
+        "methods.py",
+        "explain.py",
+        "interactions.py",
+        "time_attribution.py",
+        "survshap.py",
+        "survlime.py",
+    ],
 )
 def test_engine_names_no_family_class_nor_private_member(module):
     source = (Path(captum_surv.__file__).parent / "attr" / module).read_text()

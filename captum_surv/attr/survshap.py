@@ -36,7 +36,6 @@ from tqdm.auto import tqdm
 
 from captum_surv.attr.methods import Inputs, _check_count, _match_baselines, _predict
 from captum_surv.models.base import SurvivalForward
-from captum_surv.models.coxtime import CoxTimeForward
 
 ESTIMATORS = ("auto", "exact", "permutation")
 """Estimators of :func:`survshap_attributions` (``estimator=`` of ``explain(..., "survshap")``)."""
@@ -111,8 +110,8 @@ class _CoalitionValues:
         self.players = players
         self.n_background = background[0].shape[0]
         per_row = 1
-        if isinstance(forward, CoxTimeForward):  # the network runs once per jump time
-            per_row = max(1, int(forward.scaled_native.numel()))
+        if forward.structure == "time_input":  # e.g. CoxTime: the network runs per time input
+            per_row = max(1, int(forward.network_times().numel()))
         self.items_per_call = max(1, rows_per_call // (self.n_background * per_row))
 
     def __call__(self, owner: torch.Tensor, bits: torch.Tensor) -> torch.Tensor:
