@@ -582,3 +582,24 @@ def test_times_given_as_a_view_with_negative_strides(x_test):
     assert grid.strides[0] < 0
     fwd = captum_surv.from_module(tiny(2), "weibull", times=grid)
     np.testing.assert_array_equal(fwd.times.numpy(), [0.5, 1.0, 2.0, 4.0])
+
+
+# --------------------------------------------------------------------------- review fixes
+def test_conditional_output_takes_condition_time(x_test):
+    """from_module(output='conditional_survival', condition_time=s) is S(t|x) / S(s|x)."""
+    jumps, increments = np.array([0.5, 1.0, 2.0, 3.0]), np.array([0.1, 0.2, 0.15, 0.3])
+    net = tiny(1)
+    cond = captum_surv.from_module(
+        net,
+        "cox",
+        baseline=(jumps, increments),
+        output="conditional_survival",
+        condition_time=1.5,
+        times=[1.0, 2.0, 3.0],
+    )
+    risk = np.exp(net_out(net, x_test)[:, 0])
+    h0 = {1.0: 0.3, 1.5: 0.3, 2.0: 0.45, 3.0: 0.75}  # cumulative baseline hazard by hand
+    survival = {t: np.exp(-h * risk) for t, h in h0.items()}
+    expected = np.stack([np.ones_like(risk), survival[2.0] / survival[1.5]], 1)
+    expected = np.column_stack([expected, survival[3.0] / survival[1.5]])
+    np.testing.assert_allclose(evaluate(cond, x_test), expected, rtol=1e-12)

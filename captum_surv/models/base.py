@@ -553,6 +553,26 @@ def conditional_ratio(mass: torch.Tensor, at_risk: torch.Tensor) -> torch.Tensor
     return torch.where(positive, mass / safe, torch.ones_like(mass))
 
 
+def forward_options(
+    *,
+    output: str,
+    times: object,
+    event: int | None,
+    interpolation: str | None,
+    clamp: bool,
+    condition_time: float | None,
+) -> dict[str, Any]:
+    """The keyword arguments every family's constructor shares (from_pycox, from_module)."""
+    return {
+        "output": output,
+        "times": times,
+        "event": event,
+        "interpolation": interpolation,
+        "clamp": clamp,
+        "condition_time": condition_time,
+    }
+
+
 def needs_event(output: str) -> bool:
     """Whether an output describes a single cause of a competing-risks model."""
     return output in EVENT_SPECIFIC_OUTPUTS

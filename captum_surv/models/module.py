@@ -16,7 +16,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from captum_surv.models.base import SurvivalForward, freeze
+from captum_surv.models.base import SurvivalForward, forward_options, freeze
 from captum_surv.models.cox import CoxForward
 from captum_surv.models.coxtime import CoxTimeForward, risk_set_sums
 from captum_surv.models.deephit import DeepHitForward
@@ -214,6 +214,7 @@ def from_module(
     interpolation: str | None = None,
     clamp: bool = False,
     batch_size: int = 65_536,
+    condition_time: float | None = None,
 ) -> SurvivalForward:
     """Wrap a plain torch survival network as a differentiable ``[batch, n_times]`` forward.
 
@@ -263,6 +264,8 @@ def from_module(
         clamp: Give times past the model's last time the value at that time instead of
             raising an error. Default False.
         batch_size: Rows per network call when estimating a baseline from ``data``.
+        condition_time: The time ``s`` the patient is known to have survived to, for the
+            conditional outputs (``S(t|x) / S(s|x)`` and ``H(t|x) - H(s|x)``; default None).
 
     Returns:
         A :class:`~captum_surv.SurvivalForward`.
@@ -290,13 +293,14 @@ def from_module(
     parsed = None if data is None else _parse_data(data, kind)
     n_time_inputs = 1 if kind == "coxtime" else 0
     spec = _input_spec(net, parsed, n_time_inputs)
-    common = {
-        "output": output,
-        "times": times,
-        "event": event,
-        "interpolation": interpolation,
-        "clamp": clamp,
-    }
+    common = forward_options(
+        output=output,
+        times=times,
+        event=event,
+        interpolation=interpolation,
+        clamp=clamp,
+        condition_time=condition_time,
+    )
     if kind != "coxtime" and time_transform is not None:
         raise ValueError("time_transform is only used by kind='coxtime'.")
     if kind not in ("discrete_hazard", "pmf", "competing_pmf") and cuts is not None:

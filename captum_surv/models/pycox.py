@@ -13,7 +13,7 @@ from pycox.models.utils import make_subgrid
 from torch import nn
 
 from captum_surv._compat import is_pycox_proportional_hazards
-from captum_surv.models.base import SurvivalForward, freeze
+from captum_surv.models.base import SurvivalForward, forward_options, freeze
 from captum_surv.models.cox import CoxCCForward, CoxForward, breslow_jumps, finite_baseline
 from captum_surv.models.coxtime import CoxTimeForward, original_times
 from captum_surv.models.deephit import DeepHitForward
@@ -107,14 +107,14 @@ def from_pycox(
         >>> fwd = from_pycox(model, times=[365.0, 730.0])  # doctest: +SKIP
         >>> IntegratedGradients(fwd).attribute(x, target=fwd.time_index(730.0))  # doctest: +SKIP
     """
-    common = {
-        "output": output,
-        "times": times,
-        "event": event,
-        "interpolation": interpolation,
-        "clamp": clamp,
-        "condition_time": condition_time,
-    }
+    common = forward_options(
+        output=output,
+        times=times,
+        event=event,
+        interpolation=interpolation,
+        clamp=clamp,
+        condition_time=condition_time,
+    )
     if isinstance(model, pycox_models.CoxTime):
         return _coxtime(model, common)
     if isinstance(model, (pycox_models.CoxPH, pycox_models.CoxCC)) or is_pycox_proportional_hazards(
