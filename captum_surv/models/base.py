@@ -153,6 +153,9 @@ class SurvivalForward(nn.Module):
         grid = time_grid.resolve_times(
             times, self._native_times, self._upper_time, self.clamp, self.model_name, key=key
         )
+        # as requested, before clamping: derived forwards re-resolve it (a clamped grid may
+        # repeat its last time, which resolve_times would reject)
+        self._requested_times = times.detach().cpu().numpy() if torch.is_tensor(times) else times
         self._lookup = time_grid.lookup(grid, self._native_times, interpolation)
         self.register_buffer("times", torch.as_tensor(grid, dtype=torch.float64))
         self.condition_time = self._check_condition_time(condition_time)
@@ -188,12 +191,34 @@ class SurvivalForward(nn.Module):
     def _setup_conditional(self, grid: np.ndarray) -> None:
         """The cumulative hazard on the grid plus ``s``, and where to read H(t) and H(s)."""
         s = self.condition_time
-        union = np.union1d(grid, [s])
+        upper = self._upper_time
+        key = self._time_key()
+        past = (
+            s > upper * (1 + 1e-12) + 1e-12
+            if key is None
+            else key(np.array([s]))[0] > key(np.array([upper]))[0]
+        )
+        if past:
+            if not self.clamp:
+                raise ValueError(
+                    f"condition_time={s:g} lies past the last time at which {self.model_name} is "
+                    f"defined ({upper:g}). Pass condition_time <= {upper:g}, or clamp=True to "
+                    "use the value at the last time."
+                )
+            s_used = upper
+        else:
+            s_used = s
+        # S(0|x) = 1 for every family (survival is 1 before the first native time), so
+        # conditioning on s = 0 leaves the output unconditional; parametric families are
+        # not even defined at t = 0.
+        at_start = s_used == 0.0 and (self._native_times.size == 0 or self._native_times[0] > 0)
+        # clamped grids may end with repeated times: read H once per distinct time
+        union = np.unique(grid if at_start else np.append(grid, s_used))
         unconditional = self._derive(output="cumhazard", times=union, condition_time=None)
         # a plain attribute, not a submodule: it shares :attr:`net` (see ``_apply``)
         object.__setattr__(self, "_unconditional", unconditional)
         self._grid_index = torch.as_tensor(np.searchsorted(union, grid))
-        self._condition_index = int(np.searchsorted(union, s))
+        self._condition_index = None if at_start else int(np.searchsorted(union, s_used))
         self.register_buffer("_after_condition", torch.as_tensor(grid >= s), persistent=False)
 
     def conditional_from_cumhazard(self, cumhazard: torch.Tensor) -> torch.Tensor:
@@ -229,7 +254,9 @@ class SurvivalForward(nn.Module):
     def conditional_from_cumhazard_linear(self, values: torch.Tensor) -> torch.Tensor:
         """``values(t) - values(s)`` for ``t >= s``, else 0 (last axis: grid plus ``s``)."""
         index = self._grid_index.to(values.device)
-        accrued = values.index_select(-1, index) - values[..., self._condition_index, None]
+        accrued = values.index_select(-1, index)
+        if self._condition_index is not None:  # None: s = 0, where H(s) = 0
+            accrued = accrued - values[..., self._condition_index, None]
         return torch.where(self._after_condition, accrued, torch.zeros_like(accrued))
 
     # ----------------------------------------------------------------- family hooks
@@ -407,7 +434,7 @@ class SurvivalForward(nn.Module):
         )
 
     def with_times(
-        self, times: object, interpolation: str | None = None, clamp: bool = False
+        self, times: object, interpolation: str | None = None, clamp: bool | None = None
     ) -> SurvivalForward:
         """A forward on another time grid, sharing :attr:`net`.
 
@@ -415,10 +442,13 @@ class SurvivalForward(nn.Module):
             times: ``None``, an integer count or time values, as in
                 :func:`~captum_surv.from_pycox`.
             interpolation: Interpolation scheme (default: keep the current one).
-            clamp: Use the last defined value for times past the model's range.
+            clamp: Use the last defined value for times past the model's range (default:
+                keep the current setting).
         """
         return self._derive(
-            times=times, interpolation=interpolation or self.interpolation, clamp=clamp
+            times=times,
+            interpolation=interpolation or self.interpolation,
+            clamp=self.clamp if clamp is None else clamp,
         )
 
     def _derive(self, **overrides: Any) -> SurvivalForward:
@@ -428,7 +458,7 @@ class SurvivalForward(nn.Module):
             "n_inputs": self.n_inputs,
             "input_shapes": self.input_shapes,
             "output": self.output,
-            "times": self.times.cpu().numpy(),
+            "times": self._requested_times,
             "event": self.event,
             "interpolation": self.interpolation,
             "clamp": self.clamp,
