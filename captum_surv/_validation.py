@@ -142,3 +142,51 @@ def check_same_rows(tensors: Any, name: str) -> None:
                 f"{name}[{i}] has {t.shape[0]} rows but {name}[0] has {rows}; the tensors of "
                 "tuple data need one row per instance each."
             )
+
+
+def positive_int(value: Any, name: str) -> int:
+    """``value`` as an int, or a ValueError naming ``name`` unless it is a positive integer."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value <= 0:
+        raise ValueError(f"{name} must be a positive integer, got {value!r}.")
+    return int(value)
+
+
+def as_matrix(x: Any, where: str = "x") -> tuple[torch.Tensor, list[str] | None]:
+    """A 2-D table ``[n, p]`` (tensor, array or DataFrame) as a detached tensor.
+
+    Floating-point data keep their dtype (a float64 DataFrame stays float64); integer data,
+    from a DataFrame or an array alike, become float64 so that grid values and permuted
+    columns can be written into them.
+
+    Returns:
+        ``(tensor, column_names)``; ``column_names`` is None unless ``x`` is a DataFrame.
+    """
+    tensor, names = as_tensor(x, where)
+    if tensor.dim() != 2 or not (tensor.is_floating_point() or _is_integer(tensor)):
+        raise ValueError(
+            f"{where} must be a 2-D numeric table [n, p]; got shape {tuple(tensor.shape)} and "
+            f"dtype {tensor.dtype}."
+        )
+    if not tensor.is_floating_point():
+        tensor = tensor.to(torch.float64)
+    return tensor.detach(), names
+
+
+def _is_integer(tensor: torch.Tensor) -> bool:
+    return not tensor.is_floating_point() and not tensor.is_complex() and tensor.dtype != torch.bool
+
+
+def check_saved_format(state: Any, path: Any, kind: str, version: int) -> None:
+    """Check a payload read by a result's ``load``: written by ``kind``'s ``save``, not newer.
+
+    Args:
+        state: What ``torch.load`` returned.
+        path: The file, for messages.
+        kind: The result class name, e.g. ``"FeatureEffect"``; the payload's ``"format"``
+            must be ``"captum_surv." + kind``.
+        version: The newest format version this release reads.
+    """
+    if not isinstance(state, dict) or state.get("format") != f"captum_surv.{kind}":
+        raise ValueError(f"{path!r} does not hold a saved {kind}.")
+    if not isinstance(state.get("version"), int) or state["version"] > version:
+        raise ValueError(f"{path!r} was written by a newer captum_surv; upgrade it.")

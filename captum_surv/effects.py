@@ -25,7 +25,7 @@ import pandas as pd
 import torch
 from tqdm.auto import tqdm
 
-from captum_surv.importance import _as_matrix, _positive_int
+from captum_surv._validation import as_matrix, check_saved_format, positive_int
 from captum_surv.models.base import SurvivalForward
 
 _FORMAT = "captum_surv.FeatureEffect"
@@ -42,7 +42,7 @@ def _prepare(
         )
     if forward.n_inputs != 1:
         raise ValueError("Effect curves support models with one input tensor of features.")
-    matrix, frame_names = _as_matrix(x)
+    matrix, frame_names = as_matrix(x)
     p = matrix.shape[1]
     names = list(feature_names or frame_names or [f"x{j}" for j in range(p)])
     if len(names) != p:
@@ -69,7 +69,16 @@ def _grid(values: np.ndarray, grid: Any, n_grid: int) -> np.ndarray:
         if out.size == 0 or not np.all(np.isfinite(out)):
             raise ValueError("grid must be a non-empty 1-D array of finite values.")
         return out
-    return np.unique(np.quantile(values, np.linspace(0.0, 1.0, _positive_int(n_grid, "n_grid"))))
+    return _observed_quantiles(values, positive_int(n_grid, "n_grid"))
+
+
+def _observed_quantiles(values: np.ndarray, n: int) -> np.ndarray:
+    """``n`` evenly spaced empirical quantiles, de-duplicated: always observed values.
+
+    Interpolated quantiles would put grid points and bin edges between observed values
+    (0.5 for a binary feature), evaluating the model off the data's support.
+    """
+    return np.unique(np.quantile(values, np.linspace(0.0, 1.0, n), method="inverted_cdf"))
 
 
 def _predict_with(
@@ -137,7 +146,7 @@ def partial_dependence(
         >>> pd2 = partial_dependence(fwd, x_test, ("x1", "x2"), times=[1.0, 3.0])  # doctest: +SKIP
     """
     fwd, matrix, names = _prepare(forward, x, feature_names, times)
-    batch_size = _positive_int(batch_size, "batch_size")
+    batch_size = positive_int(batch_size, "batch_size")
     pair = isinstance(feature, (tuple, list))
     if pair:
         if len(feature) != 2:
@@ -211,12 +220,10 @@ def accumulated_local_effects(
         >>> ale.plot()  # doctest: +SKIP
     """
     fwd, matrix, names = _prepare(forward, x, feature_names, times)
-    batch_size = _positive_int(batch_size, "batch_size")
+    batch_size = positive_int(batch_size, "batch_size")
     col = _column(feature, names)
     values = matrix[:, col].double().numpy()
-    edges = np.unique(
-        np.quantile(values, np.linspace(0.0, 1.0, _positive_int(n_bins, "n_bins") + 1))
-    )
+    edges = _observed_quantiles(values, positive_int(n_bins, "n_bins") + 1)
     if edges.size < 2:
         raise ValueError(f"Feature {names[col]!r} is constant in x; ALE needs at least two values.")
     k = edges.size - 1
@@ -354,10 +361,7 @@ class FeatureEffect:
     def load(cls, path: str | PathLike[str]) -> FeatureEffect:
         """Read an effect written by :meth:`save`."""
         state = torch.load(path, map_location="cpu", weights_only=True)
-        if not isinstance(state, dict) or state.get("format") != _FORMAT:
-            raise ValueError(f"{path!r} does not hold a saved FeatureEffect.")
-        if state["version"] > _FORMAT_VERSION:
-            raise ValueError(f"{path!r} was written by a newer captum_surv; upgrade it.")
+        check_saved_format(state, path, "FeatureEffect", _FORMAT_VERSION)
         state = copy.copy(state)
         return cls(
             kind=state["kind"],

@@ -31,6 +31,7 @@ import pandas as pd
 import torch
 from tqdm.auto import tqdm
 
+from captum_surv._validation import as_matrix, check_saved_format, positive_int
 from captum_surv.models.base import SurvivalForward
 
 LOSSES = ("brier", "c_index", "uno_c_index", "auc")
@@ -112,23 +113,6 @@ def loss_curve(
     return curve, _time_average(times, curve)
 
 
-def _as_matrix(x: Any) -> tuple[torch.Tensor, list[str] | None]:
-    if isinstance(x, pd.DataFrame):
-        return torch.as_tensor(x.to_numpy(dtype=np.float32, copy=True)), [str(c) for c in x.columns]
-    if isinstance(x, np.ndarray):
-        x = torch.as_tensor(np.array(x, copy=True))
-    if not isinstance(x, torch.Tensor):
-        raise TypeError(
-            f"x must be a tensor, numpy array or DataFrame [n, p]; got {type(x).__name__}."
-        )
-    if x.dim() != 2 or not x.is_floating_point():
-        raise ValueError(
-            f"x must be a 2-D floating-point table [n, p]; got shape {tuple(x.shape)} and "
-            f"dtype {x.dtype}."
-        )
-    return x.detach(), None
-
-
 def resolve_features(
     features: Any, n_features: int, names: list[str]
 ) -> tuple[list[str], list[list[int]]]:
@@ -154,12 +138,21 @@ def resolve_features(
             if not members:
                 raise ValueError(f"Feature group {label!r} is empty.")
             labels.append(str(label))
-            groups.append([index(m) for m in members])
+            groups.append(_distinct([index(m) for m in members], names, f"group {label!r}"))
         return labels, groups
     if isinstance(features, (str, int, np.integer)):
         features = [features]
-    cols = [index(f) for f in features]
+    cols = _distinct([index(f) for f in features], names, "features")
     return [names[c] for c in cols], [[c] for c in cols]
+
+
+def _distinct(cols: list[int], names: list[str], what: str) -> list[int]:
+    repeated = sorted({names[c] for c in cols if cols.count(c) > 1})
+    if repeated:
+        raise ValueError(
+            f"{what} lists the feature(s) {repeated} more than once; list each feature once."
+        )
+    return cols
 
 
 def _check_outcomes(
@@ -252,9 +245,9 @@ def permutation_importance(
         raise ValueError(f"Unknown loss {loss!r}; choose one of {list(LOSSES)}.")
     if forward.n_inputs != 1:
         raise ValueError("permutation_importance supports models with one input tensor.")
-    n_repeats = _positive_int(n_repeats, "n_repeats")
-    batch_size = _positive_int(batch_size, "batch_size")
-    matrix, frame_names = _as_matrix(x)
+    n_repeats = positive_int(n_repeats, "n_repeats")
+    batch_size = positive_int(batch_size, "batch_size")
+    matrix, frame_names = as_matrix(x)
     n, p = matrix.shape
     names = list(feature_names or frame_names or [f"x{j}" for j in range(p)])
     if len(names) != p:
@@ -283,6 +276,12 @@ def permutation_importance(
                 f"times must lie strictly inside the follow-up range ({lo:g}, {hi:g}) of "
                 f"durations; got {grid.tolist()}."
             )
+    if loss == "brier" and grid.size < 2:
+        raise ValueError(
+            f"loss='brier' integrates the Brier score over time and needs at least two time "
+            f"points; got times={grid.tolist()}. Pass times=[...] with two or more points "
+            "inside the follow-up range, or use loss='c_index'."
+        )
     if not np.array_equal(grid, fwd.times.cpu().numpy()):
         fwd = fwd.with_times(grid, clamp=fwd.clamp)
 
@@ -315,12 +314,6 @@ def permutation_importance(
         permutations=permutations,
         seed=seed,
     )
-
-
-def _positive_int(value: Any, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value <= 0:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}.")
-    return int(value)
 
 
 class PermutationImportance:
@@ -453,10 +446,7 @@ class PermutationImportance:
     def load(cls, path: str | PathLike[str]) -> PermutationImportance:
         """Read a result written by :meth:`save`."""
         state = torch.load(path, map_location="cpu", weights_only=True)
-        if not isinstance(state, dict) or state.get("format") != _FORMAT:
-            raise ValueError(f"{path!r} does not hold a saved PermutationImportance.")
-        if state["version"] > _FORMAT_VERSION:
-            raise ValueError(f"{path!r} was written by a newer captum_surv; upgrade it.")
+        check_saved_format(state, path, "PermutationImportance", _FORMAT_VERSION)
         arrays = {
             k: state[k].numpy()
             for k in (

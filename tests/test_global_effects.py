@@ -314,3 +314,63 @@ def test_figures_draw_the_results(trained_time_independent):
         inter.pair_strength().mean().sort_values(ascending=False).index[:2]
     )
     plt.close("all")
+
+
+# ------------------------------------------------------------------ review fixes
+def _weibull64():
+    torch.manual_seed(4)
+    net = nn.Sequential(nn.Linear(3, 6), nn.Tanh(), nn.Linear(6, 2)).double()
+    return captum_surv.from_module(net, "weibull", times=[0.5, 1.0, 2.0])
+
+
+def _frame64(n=40, seed=2):
+    import pandas as pd
+
+    values = np.random.default_rng(seed).normal(size=(n, 3))  # not exact in float32
+    return pd.DataFrame(values, columns=["a", "b", "c"]), values
+
+
+def test_pdp_keeps_a_float64_frame_float64():
+    fwd = _weibull64()
+    frame, values = _frame64()
+    pdp = partial_dependence(fwd, frame, "b", grid=[0.123456789], ice=False)
+    edited = values.copy()
+    edited[:, 1] = 0.123456789
+    with torch.no_grad():
+        expected = fwd(torch.as_tensor(edited)).numpy().mean(0)  # float64 average by hand
+    np.testing.assert_allclose(pdp.values[0], expected, rtol=1e-14, atol=0)
+
+
+def test_permutation_importance_frame_equals_array_exactly():
+    fwd = _weibull64()
+    frame, values = _frame64()
+    rng = np.random.default_rng(0)
+    durations, events = rng.uniform(0.2, 3.0, size=40), rng.uniform(size=40) < 0.7
+    kwargs = dict(loss="brier", times=[0.5, 1.0, 2.0], n_repeats=2, seed=1)
+    from_frame = permutation_importance(fwd, frame, durations, events, **kwargs)
+    from_array = permutation_importance(fwd, values, durations, events, **kwargs)
+    np.testing.assert_array_equal(from_frame.permuted_curves, from_array.permuted_curves)
+    np.testing.assert_array_equal(from_frame.baseline_curve, from_array.baseline_curve)
+    # integer tables: arrays are accepted like frames
+    ints = permutation_importance(fwd, values.round().astype(np.int64), durations, events, **kwargs)
+    assert ints.permuted_curves.shape == from_array.permuted_curves.shape
+
+
+def test_permutation_importance_rejects_one_brier_time_and_repeated_features():
+    fwd = _weibull64()
+    _, values = _frame64()
+    d, e = np.linspace(0.2, 3.0, 40), np.ones(40, dtype=bool)
+    with pytest.raises(ValueError, match=r"needs at least two time points; got times=\[1\.0\]"):
+        permutation_importance(fwd, values, d, e, "brier", times=[1.0])
+    with pytest.raises(ValueError, match=r"lists the feature\(s\) \['x0'\] more than once"):
+        permutation_importance(fwd, values, d, e, "brier", features=[0, 0])
+
+
+def test_effects_evaluate_a_binary_feature_only_at_observed_values():
+    fwd = _weibull64()
+    x = np.random.default_rng(1).normal(size=(30, 3))
+    x[:, 0] = np.arange(30) % 3 == 0  # binary, 1 in a third of the rows
+    pdp = partial_dependence(fwd, x, 0, n_grid=20, ice=False)
+    ale = accumulated_local_effects(fwd, x, 0, n_bins=10)
+    np.testing.assert_array_equal(pdp.grids[0], [0.0, 1.0])
+    np.testing.assert_array_equal(ale.grids[0], [0.0, 1.0])

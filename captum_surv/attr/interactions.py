@@ -36,7 +36,8 @@ import pandas as pd
 import torch
 from tqdm.auto import tqdm
 
-from captum_surv.attr.methods import _check_count, _match_baselines, _predict
+from captum_surv._validation import check_saved_format, positive_int
+from captum_surv.attr.methods import _match_baselines, _predict
 from captum_surv.models.base import SurvivalForward
 
 INTERACTION_METHODS = ("hessian", "inthess", "exphess")
@@ -207,7 +208,7 @@ def interaction_attributions(
         Dict with ``interactions`` ``[B, T, F, F]``, ``prediction``,
         ``reference_prediction``, ``baselines`` and ``options``.
     """
-    batch_size = _check_count("batch_size", batch_size)
+    batch_size = positive_int(batch_size, "batch_size")
     device = forward.times.device
     inputs = inputs.to(device)  # every intermediate lives on the forward's device
     n, n_features = inputs.shape
@@ -222,7 +223,7 @@ def interaction_attributions(
         first_w, point_delta = None, None
         per = 1
     elif method == "inthess":
-        n_steps = _check_count("n_steps", 24 if n_steps is None else n_steps)
+        n_steps = positive_int(24 if n_steps is None else n_steps, "n_steps")
         if baselines is None:
             baselines = torch.zeros((1, n_features), dtype=dtype)
         (base,) = _match_baselines("baselines", (baselines,), (inputs,), per_instance=True)
@@ -241,7 +242,7 @@ def interaction_attributions(
         used = base
         options["n_steps"] = n_steps
     elif method == "exphess":
-        n_steps = _check_count("n_steps", 16 if n_steps is None else n_steps)
+        n_steps = positive_int(16 if n_steps is None else n_steps, "n_steps")
         if baselines is None:
             raise ValueError(
                 "exphess needs reference rows: pass baselines=<[M, F] rows>, e.g. "
@@ -489,7 +490,7 @@ class SurvInteractions:
             A DataFrame with columns ``time``, ``rank`` (1 = strongest), ``pair``,
             ``strength``.
         """
-        top = _check_count("top", top)
+        top = positive_int(top, "top")
         strength = self.pair_strength()
         records = []
         for t, row in strength.iterrows():
@@ -540,10 +541,7 @@ class SurvInteractions:
     def load(cls, path: str | PathLike[str]) -> SurvInteractions:
         """Read interactions written by :meth:`save`."""
         state = torch.load(path, map_location="cpu", weights_only=True)
-        if not isinstance(state, dict) or state.get("format") != _FORMAT:
-            raise ValueError(f"{path!r} does not hold saved SurvInteractions.")
-        if state["version"] > _FORMAT_VERSION:
-            raise ValueError(f"{path!r} was written by a newer captum_surv; upgrade it.")
+        check_saved_format(state, path, "SurvInteractions", _FORMAT_VERSION)
         return cls(
             state["interactions"],
             state["inputs"],
