@@ -114,7 +114,8 @@ def test_x1_x2_is_the_strongest_interaction_at_every_time(interaction_models, wh
     x = data.frame.iloc[:40]
     for method in ("hessian", "inthess"):
         base = None if method == "hessian" else torch.zeros(1, 4)
-        inter = explain(fwd, x, method, base, n_steps=12)
+        steps = {} if method == "hessian" else {"n_steps": 12}
+        inter = explain(fwd, x, method, base, **steps)
         strongest = inter.strongest_pairs(top=1)
         assert len(strongest) == fwd.n_times
         assert (strongest["pair"] == "x1:x2").all(), (which, method, strongest)
@@ -135,7 +136,7 @@ def test_interactions_frame_save_and_errors(tmp_path):
     assert loaded.feature_names == list("abcde") and loaded.method == "inthess"
     with pytest.raises(ValueError, match="no baselines"):
         explain(fwd, x[:2], "hessian", torch.zeros(1, 5))
-    with pytest.raises(ValueError, match="Unknown option"):
+    with pytest.raises(ValueError, match=r"got unknown option\(s\) \['n_sample'\]"):
         explain(fwd, x[:2], "inthess", n_sample=3)
     with pytest.raises(ValueError, match="Only IntHess"):
         explain(fwd, x[:2], "hessian").completeness_residual()
@@ -187,3 +188,17 @@ def test_low_rank_route_for_parametric_families(kind):
     ih = explain(fwd, x, "inthess", n_steps=24)
     ig = explain(fwd, x, "intgrad", n_steps=64)
     torch.testing.assert_close(ih.row_sums(), ig.attributions, rtol=0, atol=1e-6)
+
+
+def test_interaction_methods_reject_options_they_would_ignore():
+    """hessian uses no path (n_steps); no interaction method draws at random (seed)."""
+    torch.manual_seed(0)
+    net = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.Tanh(), torch.nn.Linear(4, 2))
+    fwd = captum_surv.from_module(net.double(), "weibull", times=[1.0, 2.0])
+    x = torch.randn(2, 3, dtype=torch.float64)
+    refs = torch.zeros(2, 3, dtype=torch.float64)
+    with pytest.raises(ValueError, match=r"'hessian' is deterministic and accepts batch_size"):
+        explain(fwd, x, "hessian", n_steps=5)
+    for method, base in [("hessian", None), ("inthess", None), ("exphess", refs)]:
+        with pytest.raises(ValueError, match=r"got unknown option\(s\) \['seed'\]"):
+            explain(fwd, x, method, base, seed=3)

@@ -215,6 +215,7 @@ def explain(
             feature_names=names,
             batch_size=batch_size,
             show_progress=show_progress,
+            seed=seed,
             **options,
         )
     if isinstance(method, str) and method in PEER_OPTIONS:

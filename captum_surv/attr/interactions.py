@@ -330,6 +330,7 @@ def explain_interactions(
     feature_names: Any = None,
     batch_size: int | None = None,
     show_progress: bool = False,
+    seed: int | None = None,
     **options: Any,
 ) -> SurvInteractions:
     """The ``explain(forward, x, "hessian" | "inthess")`` entry point (inputs checked)."""
@@ -342,11 +343,19 @@ def explain_interactions(
     x = inputs[0]
     if not x.is_floating_point():
         raise TypeError(f"{method} needs floating-point features, got dtype {x.dtype}.")
-    unknown = set(options) - {"n_steps"}
+    accepted = set() if method == "hessian" else {"n_steps"}
+    unknown = sorted(set(options) - accepted) + ([] if seed is None else ["seed"])
     if unknown:
+        # every interaction method is deterministic (Gauss-Legendre nodes; ExpHess(t) uses
+        # every reference row), so a seed would be ignored
+        takes = (
+            "batch_size and show_progress"
+            if method == "hessian"
+            else ("n_steps, batch_size and show_progress")
+        )
         raise ValueError(
-            f"Unknown option(s) {sorted(unknown)} for {method!r}; it takes n_steps (inthess), "
-            "batch_size and show_progress."
+            f"explain(method={method!r}) got unknown option(s) {unknown}; {method!r} is "
+            f"deterministic and accepts {takes}."
         )
     if method == "exphess" and baselines is None:
         raise ValueError(
