@@ -603,3 +603,36 @@ def test_conditional_output_takes_condition_time(x_test):
     expected = np.stack([np.ones_like(risk), survival[2.0] / survival[1.5]], 1)
     expected = np.column_stack([expected, survival[3.0] / survival[1.5]])
     np.testing.assert_allclose(evaluate(cond, x_test), expected, rtol=1e-12)
+
+
+class _RowCounter(nn.Module):
+    """A log-risk network that records the rows of each call (in a class attribute, which
+    survives the deep copies from_module makes)."""
+
+    rows: list[int] = []
+
+    def __init__(self):
+        super().__init__()
+        self.linear = tiny(1)
+
+    def forward(self, x):
+        _RowCounter.rows.append(x.shape[0])
+        return self.linear(x)
+
+
+def test_cox_breslow_uses_batch_size(data):
+    x, durations, events = data
+    net = _RowCounter()
+    _RowCounter.rows.clear()
+    fwd = captum_surv.from_module(net, "cox", data=(x, durations, events), batch_size=25)
+    assert _RowCounter.rows[:3] == [25, 25, N - 50]  # Breslow's log-risks, then a probe
+    reference = captum_surv.from_module(net.linear, "cox", data=(x, durations, events))
+    torch.testing.assert_close(fwd(x[:4]), reference(x[:4]), rtol=1e-12, atol=0)
+
+
+@pytest.mark.parametrize("kind", ["cox", "coxtime"])
+def test_single_event_kinds_reject_cause_codes(data, kind):
+    x, durations, events = data
+    net = TimeNet() if kind == "coxtime" else tiny(1)
+    with pytest.raises(ValueError, match=r"events must be 0 \(censored\) or 1 \(event\)"):
+        captum_surv.from_module(net, kind, data=(x, durations, events * 2))

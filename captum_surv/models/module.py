@@ -16,6 +16,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from captum_surv._validation import positive_int
 from captum_surv.models.base import SurvivalForward, forward_options, freeze
 from captum_surv.models.cox import CoxForward
 from captum_surv.models.coxtime import CoxTimeForward, risk_set_sums
@@ -56,7 +57,7 @@ def _cox(net: nn.Module, spec: dict[str, Any], options: dict[str, Any]) -> Survi
     else:
         if data is None:
             raise _missing_baseline("cox")
-        g = _log_risks(net, data[0])
+        g = _log_risks(net, data[0], options["batch_size"])
         jumps, increments = breslow(g, data[1], data[2])
         upper = float(data[1].max())
     return CoxForward(
@@ -317,7 +318,7 @@ def from_module(
         "cuts": cuts,
         "time_transform": time_transform,
         "n_risks": n_risks,
-        "batch_size": int(batch_size),
+        "batch_size": positive_int(batch_size, "batch_size"),
         "common": common,
     }
     forward = KINDS[kind].build(frozen, spec, options)
@@ -408,14 +409,14 @@ def _coxtime_breslow(
     return event_times, counts / at_risk
 
 
-def _log_risks(net: nn.Module, inputs: tuple[torch.Tensor, ...]) -> np.ndarray:
+def _log_risks(net: nn.Module, inputs: tuple[torch.Tensor, ...], batch_size: int) -> np.ndarray:
     net64 = _float64(net)
     moved = _on_net(net64, inputs)
     n = moved[0].shape[0]
     chunks = []
     with torch.no_grad():
-        for start in range(0, n, 65_536):
-            out = net64(*(x[start : start + 65_536] for x in moved))
+        for start in range(0, n, batch_size):
+            out = net64(*(x[start : start + batch_size] for x in moved))
             if out.dim() == 0 or out[0].numel() != 1:
                 raise ValueError(
                     "kind='cox' needs one log-risk per instance ([batch] or [batch, 1]); the "
@@ -508,6 +509,12 @@ def _parse_data(data: Any, kind: str) -> Data:
         raise ValueError(
             "data's events must be event indicators (0 censored, 1 event; competing risks: "
             "the cause 1..R)."
+        )
+    if kind != "competing_pmf" and np.any(events > 1):
+        raise ValueError(
+            f"data's events must be 0 (censored) or 1 (event) for kind={kind!r}; got the "
+            f"values {np.unique(events[events > 1])[:5].tolist()}. Causes 1..R are for "
+            "kind='competing_pmf'; for one event type pass (events > 0)."
         )
     if kind in ("cox", "coxtime") and not np.any(events != 0):
         raise ValueError("data has no events, so no baseline hazard can be estimated.")
