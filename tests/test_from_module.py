@@ -320,11 +320,10 @@ def test_captum_drop_in_completeness(data, x_test):
         k = fwd.n_times - 1
         ig = IntegratedGradients(fwd)
         base = torch.zeros_like(x_test)
-        attr, delta = ig.attribute(
-            x_test, base, target=k, n_steps=64, return_convergence_delta=True
-        )
+        attr = ig.attribute(x_test, base, target=k, n_steps=64, method="gausslegendre")
         gap = evaluate(fwd, x_test)[:, k] - evaluate(fwd, base)[:, k]
-        np.testing.assert_allclose(attr.sum(1).detach().numpy(), gap, atol=1e-4, err_msg=name)
+        # smooth (tanh) float64 nets: 64 Gauss-Legendre nodes integrate the path to ~1e-12
+        np.testing.assert_allclose(attr.sum(1).detach().numpy(), gap, atol=1e-9, err_msg=name)
 
 
 # --------------------------------------------------------------------------- errors
@@ -390,7 +389,7 @@ def test_times_outside_range(data):
 def test_nan_inputs_weights_and_data(data):
     x, d, e = data
     fwd = captum_surv.from_module(tiny(2), "weibull", times=[1.0])
-    with pytest.raises(ValueError, match="NaN"):
+    with pytest.raises(ValueError, match=r"Input 0 contains NaN or inf values; impute or drop"):
         fwd(torch.full((2, P), float("nan"), dtype=torch.float64))
     broken = tiny(1)
     with torch.no_grad():
@@ -399,7 +398,7 @@ def test_nan_inputs_weights_and_data(data):
         captum_surv.from_module(broken, "cox", data=data)
     bad_x = x.clone()
     bad_x[0, 0] = float("nan")
-    with pytest.raises(ValueError, match="NaN"):
+    with pytest.raises(ValueError, match=r"data input 0 contains NaN or inf; impute or drop"):
         captum_surv.from_module(tiny(1), "cox", data=(bad_x, d, e))
     with pytest.raises(ValueError, match="no events"):
         captum_surv.from_module(tiny(1), "cox", data=(x, d, np.zeros_like(e)))
@@ -410,7 +409,7 @@ def test_nan_inputs_weights_and_data(data):
 def test_bad_baseline_and_options(data):
     with pytest.raises(ValueError, match="strictly increasing"):
         captum_surv.from_module(tiny(1), "cox", baseline=([2.0, 1.0], [0.1, 0.1]))
-    with pytest.raises(ValueError, match="pair"):
+    with pytest.raises(ValueError, match=r"baseline must be a pair \(jump_times, increments\)"):
         captum_surv.from_module(tiny(1), "cox", baseline=[0.1, 0.2, 0.3])
     with pytest.raises(ValueError, match="cuts are for the discrete kinds"):
         captum_surv.from_module(tiny(2), "weibull", times=[1.0], cuts=CUTS)
@@ -567,7 +566,8 @@ def test_torchsurv_networks_explained_over_time(torchsurv_networks):
             fwd, x_test, "gradshap", refs, sampling="gausslegendre", n_steps=16
         )
         gap = evaluate(fwd, x_test) - evaluate(fwd, refs).mean(0)
-        np.testing.assert_allclose(shap.attributions.sum(-1).numpy(), gap, atol=1e-3, err_msg=kind)
+        # deterministic Gauss-Legendre GradSHAP on smooth float64 nets: measured <= 2e-10
+        np.testing.assert_allclose(shap.attributions.sum(-1).numpy(), gap, atol=1e-8, err_msg=kind)
         ig = IntegratedGradients(fwd)
         loop = torch.stack(
             [ig.attribute(x_test, refs[:1], target=k, n_steps=16) for k in range(len(times))], 1
