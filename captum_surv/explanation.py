@@ -312,6 +312,32 @@ class SurvExplanation:
             curves.numpy(), index=pd.Index(self.times.numpy(), name="time"), columns=names
         )
 
+    def time_averaged_importance(self) -> pd.Series:
+        """Mean absolute attribution over instances, averaged over the time grid.
+
+        ``mean_i |phi_ij(t)|`` integrated over :attr:`times` with the trapezoid rule and
+        divided by the grid's length ``t_T - t_1``: the average size of a feature's
+        attribution over follow-up, in the units of the output (a probability for survival,
+        so ``100 *`` the value is in percentage points). Unlike
+        ``global_importance(integrated=True)`` (probability x time units) it does not grow
+        with the length of the grid. With a single time point, the value at that point.
+
+        Returns:
+            A :class:`pandas.Series` indexed by feature.
+
+        Example:
+            >>> (100 * expl.time_averaged_importance()).nlargest(5)  # doctest: +SKIP
+        """
+        curves = self.flat_attributions().double().abs().mean(dim=0)  # [T, F]
+        values = self._integrate(curves)
+        if self.n_times > 1:
+            values = values / float(self.times[-1] - self.times[0])
+        return pd.Series(
+            values.numpy(),
+            index=pd.Index(self.all_feature_names, name="feature"),
+            name="time_averaged_importance",
+        )
+
     def _integrate(self, curves: torch.Tensor) -> torch.Tensor:
         """Trapezoid rule over ``times`` along dim -2 of ``[..., T, F]``."""
         if self.n_times == 1:

@@ -1336,6 +1336,7 @@ def image_attributions(
     alpha: float = 0.9,
     show_input: bool = True,
     cmap: str = "RdBu_r",
+    vmax: float | None = None,
     ncols: int | None = None,
     tol: float | None = None,
     fig: Figure | SubFigure | None = None,
@@ -1367,6 +1368,9 @@ def image_attributions(
         alpha: Largest heat map opacity when ``overlay``. Default 0.9.
         show_input: Add a first panel with the input image. Default True.
         cmap: Diverging colour map. Default ``"RdBu_r"`` (red positive, blue negative).
+        vmax: Colour limit ``m`` (the scale is ``[-m, m]``). Default None: the largest
+            ``|attribution|`` over the shown panels. Pass the same value to several calls
+            (e.g. two patients) to make their colours comparable.
         ncols: Panels per row. Default: all in one row up to 6.
         tol: Largest accepted distance from a requested time to its grid time. Default
             None: half the adjacent grid spacing.
@@ -1404,7 +1408,12 @@ def image_attributions(
         else:
             raise ValueError(f"channel must be 'sum' or a channel index; got {channel!r}.")
     picture, picture_cmap = _picture(x)
-    limit = float(np.abs(a).max()) or 1e-12
+    if vmax is None:
+        limit = float(np.abs(a).max()) or 1e-12
+    elif isinstance(vmax, bool) or not (np.isfinite(vmax) and vmax > 0):
+        raise ValueError(f"vmax must be a positive number (the colour limit); got {vmax!r}.")
+    else:
+        limit = float(vmax)
     n_panels = len(ks) + int(show_input)
     per_row = ncols or min(n_panels, 6)
     rows = math.ceil(n_panels / per_row)
@@ -1430,7 +1439,7 @@ def image_attributions(
             vmax=limit,
             # over the image: opacity grows with |attribution|, so the image shows through
             # where the attributions are small
-            alpha=alpha * np.sqrt(np.abs(a[m]) / limit) if overlay else None,
+            alpha=alpha * np.sqrt(np.minimum(np.abs(a[m]) / limit, 1.0)) if overlay else None,
             interpolation="nearest",
             gid="attribution",
         )

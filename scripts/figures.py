@@ -2,13 +2,18 @@
 
 Models (small, trained here in about a minute on two CPU cores, fixed seeds):
 
-* **DeepSurv** (pycox ``CoxPH``) and **CoxTime** on scikit-survival's bundled GBSG2
-  breast-cancer data (686 patients; one-hot + standardisation fitted on the training split).
-* **DeepHit** with two competing risks on simulated data with known effects: cause 0 rises
-  with ``x0`` and falls with ``x1``, cause 1 rises with ``x2`` and ``x3``; ``x4`` is noise.
-* **Multimodal** ``LogisticHazard``: a small CNN on sklearn's bundled 8x8 digit images plus an
-  MLP on three tabular covariates; the simulated hazard rises with the digit (0 lowest,
-  9 highest) and with ``age``, falls with ``stage``; ``noise`` has no effect.
+The data come through the same code path as the notebooks:
+
+* **DeepSurv** (pycox ``CoxPH``) and **CoxTime** on GBSG2 from
+  ``captum_surv.datasets.load_dataset("gbsg2")`` (686 patients; every categorical level
+  one-hot encoded, e.g. ``tgrade=I/II/III``, numeric columns standardised on the training
+  split), as in notebooks 01 and 09.
+* **DeepHit** with two competing risks on the simulation of notebook 06 (events coded as
+  in the data sets: 0 = censored, 1 and 2 = the causes): cause 1 rises with ``x0`` and
+  falls with ``x1``, cause 2 rises with ``x2`` and ``x3``; ``x4`` is noise. Panels are
+  labelled "cause 1" and "cause 2" (``event=r`` is the 0-based index r = cause - 1).
+* **Multimodal** ``LogisticHazard`` on ``captum_surv.datasets.load_multimodal_digits``
+  (sklearn's bundled 8x8 digits plus covariates ``x1``, ``x2``, ``x3``), as in notebook 04.
 
 Each model is explained with :func:`captum_surv.explain` (GradSHAP(t) against references
 drawn by :func:`captum_surv.baselines.sample`, IntGrad(t), and Grad(t), GxI(t), SG(t) for the
@@ -32,22 +37,21 @@ matplotlib.use("Agg")
 
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
 import torch  # noqa: E402
 import torchtuples as tt  # noqa: E402
 from pycox import models as pm  # noqa: E402
 from pycox.models.cox_time import MLPVanillaCoxTime  # noqa: E402
 from pycox.preprocessing.label_transforms import LabTransDiscreteTime  # noqa: E402
-from sklearn.datasets import load_digits  # noqa: E402
-from sksurv.datasets import load_gbsg2  # noqa: E402
 from torch import nn  # noqa: E402
 
 import captum_surv  # noqa: E402
-from captum_surv import baselines, explain, plot  # noqa: E402
+from captum_surv import baselines, datasets, explain, plot  # noqa: E402
 
+# only known third-party noise: torchtuples on recent numpy/torch, torch.jit.script in pycox
 warnings.filterwarnings("ignore", category=UserWarning, module="torchtuples")
-warnings.filterwarnings("ignore", category=DeprecationWarning)
-warnings.filterwarnings("ignore", category=FutureWarning)
+warnings.filterwarnings(
+    "ignore", message="`torch.jit.script` is deprecated", category=DeprecationWarning
+)
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DOCS_FIGURES = REPO_ROOT / "docs" / "figures"
@@ -66,53 +70,23 @@ GRADSHAP = {"sampling": "gausslegendre", "n_steps": 8}
 
 # ============================================================================ data
 def gbsg2(seed: int):
-    """GBSG2 as float32 arrays, split 80/20, standardised on the training split."""
-    X, y = load_gbsg2()
-    numeric = [c for c in X.columns if not isinstance(X[c].dtype, pd.CategoricalDtype)]
-    categorical = [c for c in X.columns if c not in numeric]
-    X = pd.get_dummies(X, columns=categorical, drop_first=True, dtype=float).astype(float)
-    idx = np.random.default_rng(seed).permutation(len(X))
-    n_train = int(0.8 * len(X))
-    train, test = X.iloc[idx[:n_train]].copy(), X.iloc[idx[n_train:]].copy()
-    mean, std = train[numeric].mean(), train[numeric].std(ddof=0)
-    train[numeric] = (train[numeric] - mean) / std
-    test[numeric] = (test[numeric] - mean) / std
-    durations = np.asarray(y["time"], dtype="float32")
-    events = np.asarray(y["cens"], dtype="float32")  # sksurv's "cens" is the event flag
-    as32 = lambda frame: np.ascontiguousarray(frame.to_numpy(dtype="float32"))  # noqa: E731
-    target = (durations[idx[:n_train]].copy(), events[idx[:n_train]].copy())
-    raw_test = X.iloc[idx[n_train:]].reset_index(drop=True)  # original units, for the plots
-    return list(X.columns), as32(train), target, as32(test), raw_test
+    """GBSG2 through ``captum_surv.datasets.load_dataset`` (as the notebooks), split 80/20."""
+    train, test = datasets.load_dataset("gbsg2", test_size=0.2, seed=seed)
+    return train.feature_names, train.features, train.target(), test.features, test.raw_features
 
 
 def competing_data(n: int, seed: int):
-    """Two Weibull causes with known effects, uniform censoring."""
+    """Notebook 06's simulation: two Weibull causes (coded 1, 2), uniform censoring (0)."""
     rng = np.random.default_rng(seed)
     x = rng.normal(size=(n, 5)).astype(np.float32)
     shape = 1.5
-    t0 = 4.0 * (-np.log(rng.uniform(size=n)) / np.exp(0.9 * x[:, 0] - 0.8 * x[:, 1])) ** (1 / shape)
-    t1 = 5.0 * (-np.log(rng.uniform(size=n)) / np.exp(0.8 * x[:, 2] + 0.6 * x[:, 3])) ** (1 / shape)
+    t1 = 4.0 * (-np.log(rng.uniform(size=n)) / np.exp(0.9 * x[:, 0] - 0.8 * x[:, 1])) ** (1 / shape)
+    t2 = 5.0 * (-np.log(rng.uniform(size=n)) / np.exp(0.8 * x[:, 2] + 0.6 * x[:, 3])) ** (1 / shape)
     cens = rng.uniform(1.0, 10.0, size=n)
-    t = np.minimum(t0, t1)
-    events = np.where(t <= cens, np.where(t0 <= t1, 1, 2), 0)
+    t = np.minimum(t1, t2)
+    events = np.where(t <= cens, np.where(t1 <= t2, 1, 2), 0)
     durations = np.minimum(t, cens).astype(np.float32)
     return x, durations, events
-
-
-def digits_data(seed: int):
-    """8x8 digit images + 3 covariates; log-hazard = 0.3 (digit - 4.5) + 0.8 age - 0.6 stage."""
-    digits = load_digits()
-    rng = np.random.default_rng(seed)
-    n = len(digits.target)
-    images = (digits.images / 16.0).astype(np.float32)[:, None]  # [N, 1, 8, 8]
-    tab = rng.normal(size=(n, 3)).astype(np.float32)  # age, stage, noise (standardised)
-    lin = 0.3 * (digits.target - 4.5) + 0.8 * tab[:, 0] - 0.6 * tab[:, 1]
-    t = -np.log(rng.uniform(size=n)) / (0.1 * np.exp(lin))
-    cens = rng.uniform(0.0, np.quantile(t, 0.9), size=n)
-    durations = np.minimum(t, cens).astype(np.float32)
-    events = (t <= cens).astype(np.float32)
-    idx = rng.permutation(n)
-    return images[idx], tab[idx], durations[idx], events[idx], digits.target[idx]
 
 
 # ============================================================================ models
@@ -292,14 +266,14 @@ def deephit(write: Writer, seed: int, epochs: int) -> None:
     y = labtrans.fit_transform(durations[:1600], events[:1600])
     net = DeepHitNet(5, 2, len(labtrans.cuts))
     model = pm.DeepHit(
-        net, tt.optim.Adam(lr=3e-3), alpha=0.2, sigma=0.1, duration_index=labtrans.cuts
+        net, tt.optim.Adam(lr=3e-3), alpha=0.5, sigma=0.5, duration_index=labtrans.cuts
     )
     # large batches: DeepHit's ranking loss is quadratic in the batch, but vectorised
     model.fit(x[:1600], y, batch_size=256, epochs=epochs, verbose=False)
     x_test = torch.from_numpy(x[1600:1650])
     refs = baselines.sample(torch.from_numpy(x[:1600]), 25, seed=0)
     expls = {
-        f"cause {r} (CIF)": explain(
+        f"cause {r + 1} (CIF)": explain(
             captum_surv.from_pycox(model, output="cif", event=r),
             x_test,
             "gradshap",
@@ -313,47 +287,47 @@ def deephit(write: Writer, seed: int, epochs: int) -> None:
     write("deephit_competing_risks", plot.competing_risks(expls, 0, top_k=4))
     write("deephit_competing_force", plot.competing_risks(expls, 0, kind="force", n_times=5))
     write("deephit_competing_prediction", plot.competing_risks(expls, 0, kind="prediction"))
-    write("deephit_cause0_importance", plot.importance(expls["cause 0 (CIF)"]))
+    write("deephit_cause1_importance", plot.importance(expls["cause 1 (CIF)"]))
     write(
-        "deephit_cause1_beeswarm", expls["cause 1 (CIF)"].plot_dependence(None, 4.0, beeswarm=True)
+        "deephit_cause2_beeswarm", expls["cause 2 (CIF)"].plot_dependence(None, 4.0, beeswarm=True)
     )
 
 
 def multimodal(write: Writer, seed: int, epochs: int) -> None:
     torch.manual_seed(seed)
-    images, tab, durations, events, digit = digits_data(seed)
-    n_train = 1400
+    data = datasets.load_multimodal_digits(seed=seed)
+    train, test_data = datasets.train_test_split(data, test_size=0.2, seed=seed)
     labtrans = pm.LogisticHazard.label_transform(15)
-    y = labtrans.fit_transform(durations[:n_train], events[:n_train])
+    y = labtrans.fit_transform(train.durations, train.events)
     net = ImageTabularNet(3, labtrans.out_features)
     model = pm.LogisticHazard(net, tt.optim.Adam(lr=3e-3), duration_index=labtrans.cuts)
-    model.fit((images[:n_train], tab[:n_train]), y, batch_size=128, epochs=epochs, verbose=False)
+    model.fit((train.images, train.tabular), y, batch_size=128, epochs=epochs, verbose=False)
     fwd = captum_surv.from_pycox(model)
-    test = slice(n_train, n_train + 60)
-    x_test = (torch.from_numpy(images[test]), torch.from_numpy(tab[test]))
+    test = slice(0, 60)
+    x_test = (torch.as_tensor(test_data.images[test]), torch.as_tensor(test_data.tabular[test]))
+    digit = test_data.labels[test]
     risk = -fwd(*x_test).detach().numpy()[:, fwd.n_times // 2]
-    print(
-        f"Multimodal LogisticHazard: {fwd.n_times} times, C-index (median time) on 60 test "
-        f"cases {c_index(risk, durations[test], events[test]):.2f}"
-    )
+    c = c_index(risk, test_data.durations[test], test_data.events[test])
+    print(f"Multimodal LogisticHazard: {fwd.n_times} times, C-index on 60 test cases {c:.2f}")
     pixel_names = [f"pixel ({r}, {c})" for r in range(8) for c in range(8)]
-    tab_names = ["age", "stage", "noise"]
     ig = explain(
-        fwd, x_test, "intgrad", feature_names=(pixel_names, tab_names), n_steps=32
-    )  # baseline: blank image, covariates 0 (their mean)
+        fwd, x_test, "intgrad", feature_names=(pixel_names, data.tabular_names), n_steps=32
+    )  # baseline: blank image, covariates 0
     grid = ig.times.numpy()
-    picks = [float(grid[k]) for k in (1, 2, 4, 7)]  # where the survival curves fall
-    high = int(np.flatnonzero(digit[test] >= 8)[0])  # a high-risk digit
-    low = int(np.flatnonzero(digit[test] <= 1)[0])  # a low-risk digit
+    picks = [float(grid[k]) for k in (3, 6, 9, 12)]
+    high = int(np.flatnonzero(data.digit_log_hazard[digit] > 0)[0])  # a high-risk digit
+    low = int(np.flatnonzero(data.digit_log_hazard[digit] < 0)[0])  # a low-risk digit
+    pixels = ig.attributions[0].double().numpy()
+    vmax = float(np.abs(pixels[[high, low]]).max())  # one colour scale for both digits
     write(
         "multimodal_images",
         ig.plot_images(
-            high, times=picks, overlay=True, title=f"IntGrad(t), digit {digit[test][high]}"
+            high, times=picks, overlay=True, vmax=vmax, title=f"IntGrad(t), digit {digit[high]}"
         ),
     )
     write(
         "multimodal_images_low",
-        ig.plot_images(low, times=picks, title=f"IntGrad(t), digit {digit[test][low]}"),
+        ig.plot_images(low, times=picks, vmax=vmax, title=f"IntGrad(t), digit {digit[low]}"),
     )
     grouped = ig.aggregate({"image": pixel_names})
     write("multimodal_curves", grouped.plot_curves(high))

@@ -246,6 +246,22 @@ def test_global_importance_curves_and_integral_match_numpy():
     assert list(integrated.index) == ["x0", "x1", "x2"]
 
 
+def test_time_averaged_importance_is_the_integral_over_the_grid_length():
+    expl, a = _tabular()
+    expected = np.trapezoid(np.abs(a["attr"]).mean(axis=0), TIMES, axis=0) / (TIMES[-1] - TIMES[0])
+    averaged = expl.time_averaged_importance()
+    np.testing.assert_allclose(averaged.to_numpy(), expected, rtol=1e-12)
+    assert list(averaged.index) == ["x0", "x1", "x2"]
+    # a constant attribution curve averages to itself
+    const = SurvExplanation(
+        torch.full((2, len(TIMES), 1), -0.25, dtype=torch.float64),
+        torch.zeros(2, 1, dtype=torch.float64),
+        TIMES,
+        torch.ones(2, len(TIMES), dtype=torch.float64),
+    )
+    assert const.time_averaged_importance().iloc[0] == pytest.approx(0.25, rel=1e-12)
+
+
 def test_global_importance_single_time_point_is_the_value():
     rng = np.random.default_rng(5)
     attr = rng.normal(size=(B, 1, F))

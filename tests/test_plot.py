@@ -420,6 +420,19 @@ def test_image_heatmaps_share_one_symmetric_scale():
     _png(fig)
 
 
+def test_image_heatmaps_of_two_instances_share_a_given_vmax():
+    expl = _multimodal()
+    both = np.abs(expl.attributions[0][[0, 1]].numpy()[:, [0, 4]]).max()
+    for i in (0, 1):
+        fig, axes = plot.image_attributions(expl, i, times=[0.5, 5.0], vmax=both, overlay=True)
+        for im in _heatmaps(axes):
+            assert im.get_clim() == pytest.approx((-both, both))
+            assert np.nanmax(im.get_alpha()) <= 0.9 + 1e-12
+        plt.close(fig)
+    with pytest.raises(ValueError, match="vmax must be a positive number"):
+        plot.image_attributions(expl, 0, vmax=0.0)
+
+
 def test_image_channels_summed_and_overlay():
     expl = _multimodal(channels=3)
     fig, axes = plot.image_attributions(expl, 0, overlay=True, n_times=2, show_input=False)
