@@ -208,6 +208,8 @@ def explain_dataset(
         disable=not show_progress,
         desc=f"explain_dataset ({engine})",
     )
+    # chunks made of whole blocks (see _Plan._explain_block): no block is computed twice
+    chunk_size = -(-chunk_size // plan.rows_per_block) * plan.rows_per_block
     with progress:
         if engine == "local":
             for start, x, groups in source.read(_split(todo, chunk_size)):
@@ -496,36 +498,45 @@ class _Plan:
 
     # ----------------------------------------------------------- computation
     def _explain_block(self, x: torch.Tensor, rows: np.ndarray) -> tuple[torch.Tensor, ...]:
-        """Explain exactly ``rows_per_block`` rows (pad a short block by repeating its first
-        row), so every network evaluation has the same shape whatever the chunking."""
-        n = x.shape[0]
+        """Explain rows that lie in one aligned block ``[k * R, (k + 1) * R)`` of the cohort
+        (``R = rows_per_block``).
+
+        Every network evaluation then has the same shape, and every patient sits at the
+        same position in it (``row % R``; the other positions hold copies of a patient,
+        discarded), whatever the chunking: matrix kernels round a row differently with its
+        position in a tile, so both shape and position must be fixed for identical bits.
+        """
         size = self.rows_per_block
-        if n < size:
-            x = torch.cat([x, x[:1].expand(size - n, -1)])
-            rows = np.concatenate([rows, np.full(size - n, rows[0], dtype=np.int64)])
+        n = x.shape[0]
+        position = torch.from_numpy(rows % size)
+        full = x[:1].expand(size, -1).clone()
+        full[position] = x
+        full_rows = np.full(size, rows[0], dtype=np.int64)
+        full_rows[rows % size] = rows
         result = gradient_attributions(
             self.forward,
-            (x.to(self.device),),
+            (full.to(self.device),),
             self.method,
             self.baselines,
             seed=self.seed,
             batch_size=size * self.points_per_row,
-            row_index=torch.from_numpy(rows),
+            row_index=torch.from_numpy(full_rows),
             **self.options,
         )
-        prediction = result["prediction"].cpu()
+        prediction = result["prediction"].cpu()[position]
         reference = result["reference_prediction"]
         if reference is None:
             reference = torch.full_like(prediction, math.nan)
-        reference = reference.cpu()
-        attributions = result["attributions"][0].cpu()
+        else:
+            reference = reference.cpu()[position]
+        attributions = result["attributions"][0].cpu()[position]
         for name, value in (("attributions", attributions), ("predictions", prediction)):
-            if not torch.isfinite(value[:n]).all():
+            if not torch.isfinite(value).all():
                 raise ValueError(
                     f"The {name} contain NaN or inf for some of rows {rows[0]}..{rows[n - 1]}: "
                     f"the model's {self.forward.output!r} output is not finite there."
                 )
-        return attributions[:n], prediction[:n], reference[:n]
+        return attributions, prediction, reference
 
     def run(self, start: int, x: np.ndarray, groups: np.ndarray | None) -> int:
         """Explain rows ``start .. start + len(x)`` and commit them as one part file."""
@@ -544,12 +555,14 @@ class _Plan:
         attr = np.empty((n, n_times * n_feat), dtype=np_dtype, order="F")
         pred = np.empty((n, n_times), dtype=np_dtype, order="F")
         ref = np.empty((n, n_times), dtype=np_dtype, order="F")
-        for a in range(0, n, self.rows_per_block):
-            b = min(a + self.rows_per_block, n)
+        size, a = self.rows_per_block, 0
+        while a < n:
+            b = min(n, a + size - (start + a) % size)  # up to the end of the aligned block
             block_attr, block_pred, block_ref = self._explain_block(values[a:b], rows[a:b])
             attr[a:b] = block_attr.reshape(b - a, -1).numpy()
             pred[a:b] = block_pred.numpy()
             ref[a:b] = block_ref.numpy()
+            a = b
 
         arrays = [pa.array(rows)]
         names = ["row"]
@@ -1149,7 +1162,8 @@ def _missing_ranges(done: list[tuple[int, int]], n_rows: int) -> list[tuple[int,
 
 
 def _split(ranges: list[tuple[int, int]], size: int) -> list[tuple[int, int]]:
-    return [(s, min(s + size, b)) for a, b in ranges for s in range(a, b, size)]
+    """Cut row ranges at the multiples of ``size`` (chunks aligned to the cohort's rows)."""
+    return [(max(a, s), min(s + size, b)) for a, b in ranges for s in range(a - a % size, b, size)]
 
 
 def _atomic_write(path: Path, write: Any) -> None:
