@@ -49,7 +49,6 @@ from tqdm.auto import tqdm
 
 from captum_surv.attr.methods import METHODS, gradient_attributions
 from captum_surv.models.base import SurvivalForward
-from captum_surv.models.coxtime import CoxTimeForward
 
 ENGINES = ("local", "ray")
 """Execution engines of :func:`explain_dataset`."""
@@ -447,8 +446,10 @@ class _Plan:
                 "captum_surv.baselines.sample(x_train, 50, seed=0)."
             )
         points = _points_per_row(method, base, options)
-        # CoxTime evaluates the network at every jump time of the baseline hazard per point
-        net_rows = forward.scaled_native.shape[0] if isinstance(forward, CoxTimeForward) else 1
+        # time-input families (CoxTime) run the network at every jump time, per point
+        net_rows = 1
+        if getattr(forward, "structure", None) == "time_input":
+            net_rows = max(1, int(forward.network_times().numel()))
         if seed is None:
             seed = int(np.random.SeedSequence().entropy % 2**63)
         plan = cls(
