@@ -121,7 +121,8 @@ def explain_dataset(
         feature_names: Names for numpy or DataLoader features. Default ``x0, x1, ...``.
         group_column: A column whose values define subgroups (sex, site, ...): the
             summaries are also computed per group, and the column is copied to the output.
-        chunk_size: Rows per output file and per unit of work (default 32768). Peak
+        chunk_size: Rows per output file and per unit of work (default 32768; rounded up
+            to whole blocks of the patients explained together, see ``batch_size``). Peak
             memory grows with it (about ``chunk_size * T * p * 12`` bytes plus a constant).
         batch_size: Network rows per evaluation (default 16384): sample points, times the
             jump times of the baseline hazard for CoxTime. The rows of a chunk are
