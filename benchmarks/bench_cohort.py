@@ -155,6 +155,8 @@ def child(args: argparse.Namespace) -> None:
         cohort,
         "gradshap",
         refs,
+        sampling=args.sampling,
+        **({"n_samples": 50} if args.sampling == "random" else {}),
         out=out,
         columns=[f"x{j}" for j in range(args.p)],
         group_column="site",
@@ -251,6 +253,9 @@ def main() -> None:
     parser.add_argument("--only", default=None, help="deepsurv, deephit, coxtime or ray")
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--tag", default="cohort")
+    parser.add_argument(
+        "--sampling", default="random", help="GradSHAP(t) sampling (results: 'random', 50 draws)"
+    )
     parser.add_argument("--ray-workers", default="1,2", help="Ray pool sizes to run")
     args = parser.parse_args()
     if args.child:
@@ -278,6 +283,7 @@ def main() -> None:
         for name in chosen:
             for kw in plans[name]:
                 kw = dict(kw, p=args.p, n_times=args.n_times, chunk_size=args.chunk_size)
+                kw["sampling"] = args.sampling
                 kw.setdefault("n_train", args.n_train)
                 workdir = Path(tmp) / f"{kw['model']}-{kw['n']}"
                 workdir.mkdir(exist_ok=True)
