@@ -14,6 +14,7 @@ from captum_surv.attr.explain import explain
 from captum_surv.attr.interactions import INTERACTION_METHODS, SurvInteractions
 from captum_surv.attr.methods import METHODS
 from captum_surv.attr.survlime import SurvLIMEExplanation
+from captum_surv.cohort import CohortExplanation, explain_dataset
 from captum_surv.effects import FeatureEffect, accumulated_local_effects, partial_dependence
 from captum_surv.explanation import SurvExplanation
 from captum_surv.importance import LOSSES, PermutationImportance, permutation_importance
@@ -51,6 +52,7 @@ __all__ = [
     "KINDS",
     "INTERACTION_METHODS",
     "LOSSES",
+    "CohortExplanation",
     "METHODS",
     "OUTPUTS",
     "SUPPORTED_ATTRIBUTIONS",
@@ -69,6 +71,7 @@ __all__ = [
     "compute_coxtime_baseline_hazards",
     "explain",
     "from_module",
+    "explain_dataset",
     "from_pycox",
     "partial_dependence",
     "permutation_importance",

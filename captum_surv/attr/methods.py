@@ -140,6 +140,8 @@ class _Accumulator:
         ``owner`` is non-decreasing (each instance's points are contiguous); chunks are
         aligned to whole instances where they fit, so per-instance sums are reshapes.
         """
+        device = self.totals[0].device  # draws and weights may come from the CPU
+        owner, weight = owner.to(device), weight.to(device)
         n_points = points[0].shape[0]
         group = int(torch.unique_consecutive(owner, return_counts=True)[1][0])
         step = (self.batch_size // group) * group or self.batch_size
@@ -350,6 +352,51 @@ def _held_fixed(name: str, values: Any, inputs: Inputs) -> Any:
     return tuple(b if x.is_floating_point() else x[:1] for b, x in zip(items, inputs, strict=True))
 
 
+_SPLITMIX_GAMMA = np.uint64(0x9E3779B97F4A7C15)
+_STREAM_REFERENCE, _STREAM_ALPHA, _STREAM_NOISE = 1, 2, 3  # noise: 3 + input position
+
+
+def _splitmix64(z: np.ndarray) -> np.ndarray:
+    """The SplitMix64 finaliser (Steele, Lea and Flood, 2014): a bijective 64-bit mix."""
+    z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    return z ^ (z >> np.uint64(31))
+
+
+def row_uniforms(seed: int, rows: Any, n_draws: int, stream: int) -> torch.Tensor:
+    """Uniform draws in ``(0, 1)`` that depend only on ``(seed, row, stream, draw)``.
+
+    A counter-based generator: every instance's draws are a SplitMix64 hash of its row
+    index, so explaining a cohort in any chunks or partitions gives identical numbers.
+
+    Args:
+        seed: The run's seed (any integer).
+        rows: Row indices ``[n]`` (integers >= 0).
+        n_draws: Draws per row.
+        stream: Which independent stream (noise, reference index, path position).
+
+    Returns:
+        A float64 tensor ``[n, n_draws]``.
+    """
+    rows = np.asarray(torch.as_tensor(rows).cpu().numpy(), dtype=np.int64)
+    if rows.ndim != 1 or (rows < 0).any():
+        raise ValueError("row_index must be a 1-d sequence of non-negative integers.")
+    with np.errstate(over="ignore"):
+        key = _splitmix64(np.uint64(int(seed) % 2**64) + np.uint64(stream) * _SPLITMIX_GAMMA)
+        key = _splitmix64(key ^ (rows.astype(np.uint64) * _SPLITMIX_GAMMA))
+        counter = np.arange(1, n_draws + 1, dtype=np.uint64) * _SPLITMIX_GAMMA
+        bits = _splitmix64(key[:, None] + counter[None, :])
+    # the top 53 bits, centred in their interval: strictly inside (0, 1)
+    return torch.from_numpy(((bits >> np.uint64(11)).astype(np.float64) + 0.5) * 2.0**-53)
+
+
+def _row_normals(seed: int, rows: Any, n_draws: int, stream: int) -> torch.Tensor:
+    """Standard normal draws per (seed, row, draw) by the Box-Muller transform, float64."""
+    u = row_uniforms(seed, rows, 2 * n_draws, stream)
+    radius = torch.sqrt(-2.0 * torch.log(u[:, 0::2]))
+    return radius * torch.cos(2.0 * torch.pi * u[:, 1::2])
+
+
 def gradient_attributions(
     forward: SurvivalForward,
     inputs: Inputs,
@@ -368,6 +415,7 @@ def gradient_attributions(
     seed: int | None = None,
     batch_size: int = 4096,
     show_progress: bool = False,
+    row_index: Any = None,
 ) -> dict[str, Any]:
     """Compute one of the five gradient methods for every time point.
 
@@ -376,6 +424,11 @@ def gradient_attributions(
     ``reference_prediction`` (or None), ``baselines`` and the resolved ``options``.
 
     Integer inputs are held fixed: no noise, no path, their attributions are zeros.
+
+    With ``row_index`` (one non-negative integer per instance) and a ``seed``, the random
+    draws of SG(t) and the random GradSHAP(t) samplings depend only on
+    ``(seed, row_index[i])`` (:func:`row_uniforms`), not on which other instances are
+    explained in the same call (:func:`captum_surv.explain_dataset` relies on it).
     """
     if method not in METHODS:
         raise ValueError(f"Unknown method {method!r}; choose one of {list(METHODS)}.")
@@ -409,6 +462,14 @@ def gradient_attributions(
     reference_prediction = None
     used_baselines: Inputs | None = None
     owner_all = torch.arange(n)
+    if row_index is not None:
+        if seed is None:
+            raise ValueError("row_index needs a seed: pass seed=<int>.")
+        row_index = torch.as_tensor(row_index).reshape(-1)
+        if row_index.shape[0] != n:
+            raise ValueError(
+                f"row_index has {row_index.shape[0]} entries but there are {n} instances."
+            )
 
     if method in ("grad", "gxi"):
         multiplier = inputs if method == "gxi" else None
@@ -442,11 +503,18 @@ def gradient_attributions(
         # Draws instance by instance (all its input tensors in turn), so an instance's noise
         # depends only on the seed and its position, not on the size of the batch.
         noises: list[list[torch.Tensor]] = [[] for _ in inputs]
-        for _ in range(n):
+        if row_index is None:
+            for _ in range(n):
+                for i, x in enumerate(inputs):
+                    if floating[i]:
+                        shape = (n_samples, *x.shape[1:])
+                        noises[i].append(torch.randn(shape, generator=generator, dtype=x.dtype))
+        else:  # per (seed, row): one stream per input tensor
             for i, x in enumerate(inputs):
                 if floating[i]:
-                    shape = (n_samples, *x.shape[1:])
-                    noises[i].append(torch.randn(shape, generator=generator, dtype=x.dtype))
+                    size = n_samples * int(np.prod(x.shape[1:], dtype=np.int64))
+                    draws = _row_normals(seed, row_index, size, _STREAM_NOISE + i)
+                    noises[i] = list(draws.to(x.dtype).reshape(n, n_samples, *x.shape[1:]))
         points = []
         for x, s, is_float, noise in zip(inputs, scale, floating, noises, strict=True):
             if not is_float:
@@ -480,7 +548,8 @@ def gradient_attributions(
         points = tuple(
             (
                 b.unsqueeze(1)
-                + alpha.to(x.dtype).reshape(1, -1, *([1] * (x.dim() - 1))) * (x - b).unsqueeze(1)
+                + alpha.to(x.device, x.dtype).reshape(1, -1, *([1] * (x.dim() - 1)))
+                * (x - b).unsqueeze(1)
             ).reshape(-1, *x.shape[1:])
             if f
             else x.repeat_interleave(n_steps, dim=0)
@@ -539,6 +608,7 @@ def gradient_attributions(
             batch_size=batch_size,
             show_progress=show_progress,
             prediction=prediction,
+            row_draws=None if row_index is None else (seed, row_index),
             reference_prediction=reference_prediction,
         )
         options.update(shap_options, seed=seed)
@@ -585,6 +655,7 @@ def _gradshap(
     show_progress: bool,
     prediction: torch.Tensor,
     reference_prediction: torch.Tensor,
+    row_draws: tuple[int, torch.Tensor] | None = None,
 ) -> tuple[Inputs, dict[str, Any]]:
     """GradSHAP(t) attributions and options, raising the path points to meet ``tolerance``."""
     if sampling is None:
@@ -622,7 +693,16 @@ def _gradshap(
     achieved = float("nan")
     while True:
         totals = _gradshap_pass(
-            forward, inputs, refs, n_ref, sampling, count, generator, batch_size, show_progress
+            forward,
+            inputs,
+            refs,
+            n_ref,
+            sampling,
+            count,
+            generator,
+            batch_size,
+            show_progress,
+            row_draws,
         )
         flat = torch.cat([a.reshape(n, a.shape[1], -1).double() for a in totals], dim=2)
         residual = prediction.double() - reference_prediction.double() - flat.sum(dim=2)
@@ -667,13 +747,19 @@ def _gradshap_pass(
     generator: torch.Generator,
     batch_size: int,
     show_progress: bool,
+    row_draws: tuple[int, torch.Tensor] | None = None,
 ) -> Inputs:
     """One GradSHAP(t) evaluation: ``sum_p weight_p (x - x'_p) J(x'_p + a_p (x - x'_p))``."""
     n = inputs[0].shape[0]
     owner_all = torch.arange(n)
     if sampling == "random":
-        index = torch.randint(n_ref, (n, count), generator=generator).reshape(-1)
-        alpha = torch.rand((n, count), generator=generator, dtype=torch.float64).reshape(-1)
+        if row_draws is None:
+            index = torch.randint(n_ref, (n, count), generator=generator).reshape(-1)
+            alpha = torch.rand((n, count), generator=generator, dtype=torch.float64).reshape(-1)
+        else:  # per (seed, row) draws
+            u = row_uniforms(*row_draws, count, _STREAM_REFERENCE)
+            index = (u * n_ref).long().clamp_(max=n_ref - 1).reshape(-1)
+            alpha = row_uniforms(*row_draws, count, _STREAM_ALPHA).reshape(-1)
         owner = owner_all.repeat_interleave(count)
         weight = torch.full((n * count,), 1.0 / count, dtype=torch.float64)
     else:
@@ -684,7 +770,10 @@ def _gradshap_pass(
             alpha = torch.tensor(alphas, dtype=torch.float64).repeat(n_ref * n)
             weight = (torch.tensor(weights, dtype=torch.float64) / n_ref).repeat(n_ref * n)
         else:
-            u = torch.rand((n * n_ref, count), generator=generator, dtype=torch.float64)
+            if row_draws is None:
+                u = torch.rand((n * n_ref, count), generator=generator, dtype=torch.float64)
+            else:  # per (seed, row) draws
+                u = row_uniforms(*row_draws, n_ref * count, _STREAM_ALPHA).reshape(-1, count)
             if sampling == "stratified":
                 u = (torch.arange(count, dtype=torch.float64) + u) / count
             alpha = u.reshape(-1)
@@ -698,7 +787,7 @@ def _gradshap_pass(
         start = r[index]
         delta = x[owner] - start
         shape = (-1, *([1] * (x.dim() - 1)))
-        points.append(start + alpha.to(x.dtype).reshape(shape) * delta)
+        points.append(start + alpha.to(x.device, x.dtype).reshape(shape) * delta)
         diff.append(delta)
     acc = _Accumulator(forward, inputs, batch_size, show_progress, "gradshap")
     acc.add(tuple(points), owner, weight, tuple(diff))
