@@ -225,6 +225,11 @@ class Scenario:
         rng = np.random.default_rng([self.data_seed, seed])
         return tuple(s.draw_rows(n, rng, dtype) for s in self.specs)
 
+    def reference_rows(self, n: int, seed: int, dtype: torch.dtype = torch.float64) -> tuple:
+        """Baselines/reference data: ``n`` rows, None for integer inputs (held fixed)."""
+        rows = self.rows(n, seed, dtype)
+        return tuple(None if s.is_integer else r for s, r in zip(self.specs, rows, strict=True))
+
     @property
     def integer_positions(self) -> tuple[int, ...]:
         return tuple(i for i, s in enumerate(self.specs) if s.is_integer)
@@ -425,7 +430,7 @@ def method_calls(draw, scenario: Scenario, xs: tuple, methods, *, random_gradsha
         if draw(st.booleans()):  # else the default zero baseline
             kwargs["baselines"] = _baseline_rows(scenario, xs, draw(st.sampled_from((1, "B"))))
     elif name == "gradshap":
-        kwargs["baselines"] = scenario.rows(draw(st.integers(1, 3)), seed=2)
+        kwargs["baselines"] = scenario.reference_rows(draw(st.integers(1, 3)), seed=2)
         samplings = ("random", "gausslegendre") if random_gradshap else ("gausslegendre",)
         sampling = draw(st.sampled_from(samplings))
         kwargs["sampling"] = sampling
@@ -435,7 +440,7 @@ def method_calls(draw, scenario: Scenario, xs: tuple, methods, *, random_gradsha
             kwargs["n_steps"] = draw(st.integers(1, 4))
     elif name == "smoothgrad":
         kwargs["n_samples"] = draw(st.integers(1, 4))
-        kwargs["reference"] = scenario.rows(6, seed=3)
+        kwargs["reference"] = scenario.reference_rows(6, seed=3)
     event(f"method={name}")
     options = {k: v for k, v in kwargs.items() if k not in ("baselines", "reference")}
     note(f"method={name} options={options}")
@@ -444,10 +449,7 @@ def method_calls(draw, scenario: Scenario, xs: tuple, methods, *, random_gradsha
 
 def _baseline_rows(scenario: Scenario, xs: tuple, rows) -> tuple:
     n = xs[0].shape[0] if rows == "B" else rows
-    base = scenario.rows(n, seed=4, dtype=xs[0].dtype if xs[0].is_floating_point() else xs[1].dtype)
-    for i in scenario.integer_positions:  # integer codes are held fixed
-        base = base[:i] + (xs[i][:n].clone(),) + base[i + 1 :]
-    return base
+    return scenario.reference_rows(n, seed=4)
 
 
 def _as_input(xs: tuple):
@@ -602,16 +604,22 @@ def test_batch_size_and_batch_neighbours_do_not_change_results(data):
         row = data.draw(st.integers(0, n - 1), label="row")
         one = tuple(x[row : row + 1] for x in xs)
         kw1 = dict(kwargs)
-        if isinstance(kw1.get("baselines"), tuple) and kw1["baselines"][0].shape[0] == n:
-            kw1["baselines"] = tuple(b[row : row + 1] for b in kw1["baselines"])
+        base = kw1.get("baselines")
+        per_instance = method_name(method) in ("intgrad", "IntegratedGradients")
+        if per_instance and base is not None and _n_rows(base) == n:
+            kw1["baselines"] = tuple(None if b is None else b[row : row + 1] for b in base)
         alone = run_explain(fwd, one, method, kw1, seed=5)
         for i, (a, e) in enumerate(zip(_attributions(alone), _attributions(whole), strict=True)):
             assert_close(a[0], e[row], rtol, f"row {row} alone, input {i}")
 
 
+def _n_rows(values: tuple) -> int:
+    return max(v.shape[0] for v in values if v is not None)
+
+
 def _cast(value, dtype):
     if isinstance(value, tuple):
-        return tuple(v.to(dtype) if v.is_floating_point() else v for v in value)
+        return tuple(v.to(dtype) if v is not None and v.is_floating_point() else v for v in value)
     return value
 
 
@@ -662,8 +670,9 @@ def _well_conditioned_times(fwd, xs, baselines) -> torch.Tensor:
         else tuple(torch.zeros_like(x[:1]) if x.is_floating_point() else x for x in xs)
     )
     points = []
+    n_starts = _n_rows(starts)
     for alpha in np.linspace(0.0, 1.0, 6):
-        for m in range(starts[0].shape[0]):
+        for m in range(n_starts):
             points.append(
                 tuple(
                     s[m : m + 1] + alpha * (x - s[m : m + 1]) if x.is_floating_point() else x
@@ -722,9 +731,11 @@ def test_same_seed_reproduces_random_methods(data):
     batch_size = data.draw(st.none() | st.integers(1, 9), label="batch_size")
     floats = [i for i, x in enumerate(xs) if x.is_floating_point()]
     if kind == "smoothgrad":
-        method, kwargs = "smoothgrad", {"n_samples": 3, "reference": scenario.rows(6, 3, dtype)}
+        method = "smoothgrad"
+        kwargs = {"n_samples": 3, "reference": scenario.reference_rows(6, 3, dtype)}
     elif kind == "gradshap":
-        method, kwargs = "gradshap", {"baselines": scenario.rows(3, 2, dtype), "n_samples": 4}
+        method = "gradshap"
+        kwargs = {"baselines": scenario.reference_rows(3, 2, dtype), "n_samples": 4}
     elif kind == "NoiseTunnel":
         method = NoiseTunnel(Saliency(fwd))
         kwargs = {"nt_type": "smoothgrad", "nt_samples": 3, "stdevs": 0.2}
