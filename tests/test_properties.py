@@ -16,7 +16,7 @@ hold for every model a user can bring:
 
 Budgets: the default profile ``ci`` runs a few examples per property, derandomized so
 that every run of the suite checks the same examples; ``HYPOTHESIS_PROFILE=thorough``
-runs 25 times as many, randomly (see CONTRIBUTING.md).
+runs 10 times as many, freshly random (see CONTRIBUTING.md).
 """
 
 from __future__ import annotations
@@ -55,7 +55,7 @@ _COMMON = {
     "phases": (Phase.explicit, Phase.reuse, Phase.generate, Phase.target, Phase.shrink),
 }
 settings.register_profile("ci", max_examples=1, derandomize=True, database=None, **_COMMON)
-settings.register_profile("thorough", max_examples=25, **_COMMON)
+settings.register_profile("thorough", max_examples=10, **_COMMON)
 PROFILE = os.environ.get("HYPOTHESIS_PROFILE", "ci")
 if PROFILE not in ("ci", "thorough"):
     raise ValueError(f"HYPOTHESIS_PROFILE={PROFILE!r}: use 'ci' (default) or 'thorough'.")
@@ -63,7 +63,7 @@ _BASE = settings.get_profile(PROFILE)
 
 
 def budget(n_ci: int) -> settings:
-    """``n_ci`` examples in the ci profile, 25 times as many in the thorough profile."""
+    """``n_ci`` examples in the ci profile, 10 times as many in the thorough profile."""
     return settings(_BASE, max_examples=n_ci * _BASE.max_examples)
 
 
@@ -275,7 +275,8 @@ def _simulated(specs, seed: int, competing: bool):
 
 
 def _fit(model, inputs, target) -> None:
-    model.fit(inputs, target, batch_size=16, epochs=1, verbose=False)
+    # one full batch: pycox's Cox losses are NaN on a batch without events (training diverges)
+    model.fit(inputs, target, batch_size=N_DATA, epochs=1, verbose=False)
 
 
 def build_model(
@@ -552,11 +553,12 @@ def assert_close(actual, expected, rtol: float, what: str = "") -> None:
 
 
 # ----------------------------------------------------------------------------- properties
-@budget(12)
+@pytest.mark.parametrize("family", FAMILIES)  # every family in every run
+@budget(3)
 @given(data=st.data())
-def test_explain_equals_a_loop_over_time_points(data):
+def test_explain_equals_a_loop_over_time_points(family, data):
     """Invariant 1: the all-times engine equals a per-time-point autograd/Captum loop."""
-    scenario = data.draw(scenarios(), label="scenario")
+    scenario = data.draw(scenarios(families=(family,)), label="scenario")
     fwd = data.draw(forwards(scenario), label="forward")
     xs = scenario.rows(data.draw(st.integers(1, 3), label="rows"), seed=1)
     method, kwargs = data.draw(
@@ -580,7 +582,7 @@ def test_explain_equals_a_loop_over_time_points(data):
         assert_close(expl.prediction, fwd(*xs), 1e-12, "prediction")
 
 
-@budget(10)
+@budget(30)
 @given(data=st.data())
 def test_batch_size_and_batch_neighbours_do_not_change_results(data):
     """Invariant 2: chunking (``batch_size``) and the other rows never change a row's result."""
@@ -629,7 +631,7 @@ HOOK_METHODS = (DeepLift,)  # Captum methods that rely on module hooks (TimeAttr
 MIN_SURVIVAL = 1e-3  # below it, cumhazard/hazard/pmf/cif lose float32 digits in any formula
 
 
-@budget(10)
+@budget(30)
 @given(data=st.data())
 def test_float32_and_float64_agree_where_well_conditioned(data):
     """Invariant 3: float32 inputs give the float64 result to float32 precision.
@@ -673,7 +675,7 @@ def _well_conditioned_times(fwd, xs, baselines) -> torch.Tensor:
     starts = (
         baselines
         if baselines is not None
-        else tuple(torch.zeros_like(x[:1]) if x.is_floating_point() else x for x in xs)
+        else tuple(torch.zeros_like(x[:1]) if x.is_floating_point() else None for x in xs)
     )
     points = []
     n_starts = _n_rows(starts)
@@ -704,7 +706,7 @@ def user_states(draw, net: nn.Module) -> None:
         p.grad = torch.full_like(p, 0.5)
 
 
-@budget(8)
+@budget(20)
 @given(data=st.data())
 def test_user_model_is_never_changed(data):
     """Invariant 4: weights, buffers, train/eval flags, requires_grad and .grad stay as they are."""
@@ -727,7 +729,7 @@ def test_user_model_is_never_changed(data):
     assert_same(before, model)
 
 
-@budget(8)
+@budget(20)
 @given(data=st.data())
 def test_same_seed_reproduces_random_methods(data):
     """Invariant 5: SG(t), GradSHAP(t) and Captum's random methods repeat exactly with a seed."""
@@ -768,14 +770,15 @@ def test_same_seed_reproduces_random_methods(data):
 _FAMILY_KIND = {"CoxPH": "cox", "CoxCC": "cox", "CoxTime": "coxtime", "PCHazard": "pchazard"}
 
 
-@budget(8)
+@pytest.mark.parametrize("family", FAMILIES)
+@budget(2)
 @given(data=st.data())
-def test_forward_reproduces_pycox_on_the_native_grid(data):
+def test_forward_reproduces_pycox_on_the_native_grid(family, data):
     """The forward's every output on the native grid equals pycox's own predictions.
 
     float32 and float64 inputs, against pycox's float32 predictions (to float32 rounding).
     """
-    scenario = data.draw(scenarios(), label="scenario")
+    scenario = data.draw(scenarios(families=(family,)), label="scenario")
     output = data.draw(st.sampled_from(OUTPUTS[scenario.family]), label="output")
     cause = None
     if scenario.family == "DeepHit" and output in ("cif", "pmf", "hazard"):
