@@ -89,12 +89,11 @@ class CoxReference:
     def log_risk_scaled(self, scaled_times):
         """CoxTime: net(x, t_scaled) via pycox's predict, one call per time."""
         m, x = self.case.model, pycox_input(self.case)
-        xs = x if isinstance(x, tuple) else (x,)  # multi-input nets: net(x_a, x_b, t)
-        n = xs[0].shape[0]
+        n = (x[0] if isinstance(x, tuple) else x).shape[0]  # tuple x: multi-input net
         cols = []
         for ts in scaled_times:
             t = torch.full((n, 1), float(ts), dtype=torch.float32)
-            cols.append(_np(m.predict((*xs, t))).reshape(-1))
+            cols.append(_np(m.predict((x, t))).reshape(-1))
         return np.stack(cols, axis=1)
 
     def scale_time(self, t):

@@ -12,7 +12,11 @@ hold for every model a user can bring:
 3. float32 and float64 inputs agree to float32 precision where the output is well
    conditioned;
 4. the user's model is unchanged (weights, train/eval mode, ``requires_grad``, ``.grad``);
-5. the same seed reproduces SG(t) and GradSHAP(t) exactly, whatever the global RNG state.
+5. the same seed reproduces SG(t), GradSHAP(t) and Captum's random methods exactly,
+   whatever the global RNG state;
+6. the forward reproduces pycox's own predictions on the native grid.
+
+Failures the properties found are kept as plain regression tests at the end.
 
 Budgets: the default profile ``ci`` runs a few examples per property, derandomized so
 that every run of the suite checks the same examples; ``HYPOTHESIS_PROFILE=thorough``
@@ -83,8 +87,9 @@ FLOAT_ENCODERS = ("mlp", "conv1d", "conv2d", "lstm", "gru", "attention")
 ACTIVATIONS = {"tanh": nn.Tanh, "softplus": nn.Softplus, "relu": nn.ReLU, "sigmoid": nn.Sigmoid}
 N_DATA = 40  # rows of simulated data for baselines and one training epoch
 
-# Defects of issue 9 that are being fixed on other branches: until the fixes land the
-# strategies avoid them (TEMPORARY; this set must be empty on main).
+# Known open defects the strategies avoid, each with a strict-xfail reproducer below; remove
+# an entry when its fix lands. "captum_class_integers": explain() with a Captum class crashes
+# on integer inputs (issue 9, defect 4).
 PENDING = {"captum_class_integers"}
 
 
@@ -575,7 +580,7 @@ def test_explain_equals_a_loop_over_time_points(family, data):
     expected = reference_loop(fwd, xs, scenario.integer_positions, method, kwargs)
     for i, (a, e) in enumerate(zip(got, expected, strict=True)):
         if e is None:  # integer codes: held fixed, zero attribution
-            assert not a.is_floating_point() or torch.all(a == 0), "integer input attributed"
+            assert a.is_floating_point() and torch.all(a == 0), "integer input attributed"
         else:
             assert_close(a, e, 1e-7, f"input {i}")
     with torch.no_grad():
@@ -603,8 +608,10 @@ def test_batch_size_and_batch_neighbours_do_not_change_results(data):
     deterministic = method_name(method) not in ("smoothgrad", "gradshap") or (
         kwargs.get("sampling") == "gausslegendre"
     )
-    if deterministic and n > 1:
-        row = data.draw(st.integers(0, n - 1), label="row")
+    # SG(t) draws each instance's noise in turn from the seed: the first row's noise (and its
+    # scale, taken from reference data) does not depend on the rest of the batch
+    if (deterministic or method == "smoothgrad") and n > 1:
+        row = 0 if method == "smoothgrad" else data.draw(st.integers(0, n - 1), label="row")
         one = tuple(x[row : row + 1] for x in xs)
         kw1 = dict(kwargs)
         base = kw1.get("baselines")
