@@ -754,7 +754,8 @@ def test_same_seed_reproduces_random_methods(data):
         kwargs = {"n_samples": 3, "reference": scenario.reference_rows(6, 3, dtype)}
     elif kind == "gradshap":
         method = "gradshap"
-        kwargs = {"baselines": scenario.reference_rows(3, 2, dtype), "n_samples": 4}
+        kwargs = {"baselines": scenario.reference_rows(3, 2, dtype), "sampling": "random"}
+        kwargs["n_samples"] = 4
     elif kind == "NoiseTunnel":
         method = NoiseTunnel(Saliency(fwd))
         kwargs = {"nt_type": "smoothgrad", "nt_samples": 3, "stdevs": 0.2}
