@@ -89,7 +89,7 @@ class CoxReference:
     def log_risk_scaled(self, scaled_times):
         """CoxTime: net(x, t_scaled) via pycox's predict, one call per time."""
         m, x = self.case.model, pycox_input(self.case)
-        n = x.shape[0]
+        n = (x[0] if isinstance(x, tuple) else x).shape[0]  # tuple x: multi-input net
         cols = []
         for ts in scaled_times:
             t = torch.full((n, 1), float(ts), dtype=torch.float32)

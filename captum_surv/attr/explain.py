@@ -341,6 +341,41 @@ def _check_finite_result(
     raise ValueError(message)
 
 
+def _reference_prediction(
+    forward: SurvivalForward,
+    used: tuple[torch.Tensor, ...],
+    inputs: tuple[torch.Tensor, ...],
+    distribution: bool,
+) -> torch.Tensor:
+    """The forward at the baselines, ``[B, T]``; integer inputs stay at the explained codes.
+
+    One baseline row or one per instance: the forward at those rows. Several reference rows
+    (distribution methods such as GradientShap): the mean over them, per instance.
+    """
+    n = inputs[0].shape[0]
+    fixed = [not x.is_floating_point() for x in inputs]
+    if not any(fixed):
+        out = forward(*used)
+        if distribution or out.shape[0] not in (1, n):
+            out = out.mean(dim=0, keepdim=True)
+        return out.expand(n, -1).clone()
+    rows = max(u.shape[0] for u, f in zip(used, fixed, strict=True) if not f)
+    if not distribution and rows in (1, n):
+        return forward(
+            *(u if f else u.expand(n, *u.shape[1:]) for u, f in zip(used, fixed, strict=True))
+        )
+    outs = [
+        forward(
+            *(
+                u if f else u[m : m + 1].expand(n, *u.shape[1:])
+                for u, f in zip(used, fixed, strict=True)
+            )
+        )
+        for m in range(rows)
+    ]
+    return torch.stack(outs).mean(dim=0)
+
+
 def _untuple(value: Any, is_tuple: bool) -> Any:
     if value is None or is_tuple:
         return value
@@ -405,21 +440,20 @@ def _captum_attributions(
         reference_prediction = None
         used = None
         if takes_baselines:
-            n = inputs[0].shape[0]
-            if baselines is None:
-                used = tuple(torch.zeros((1, *x.shape[1:]), dtype=x.dtype) for x in inputs)
-            else:
-                used = tuple(
-                    torch.as_tensor(b, dtype=x.dtype).reshape(-1, *x.shape[1:])
-                    if not isinstance(b, (int, float))
-                    else torch.full((1, *x.shape[1:]), float(b), dtype=x.dtype)
-                    for b, x in zip(as_tuple(baselines), inputs, strict=True)
-                )
-            out = forward(*used)
+            given = (None,) * len(inputs) if baselines is None else as_tuple(baselines)
+            # integer inputs are held fixed: their "baseline" is the explained codes
+            used = tuple(
+                x
+                if not x.is_floating_point()
+                else torch.zeros((1, *x.shape[1:]), dtype=x.dtype)
+                if b is None
+                else torch.full((1, *x.shape[1:]), float(b), dtype=x.dtype)
+                if isinstance(b, (int, float))
+                else torch.as_tensor(b, dtype=x.dtype).reshape(-1, *x.shape[1:])
+                for b, x in zip(given, inputs, strict=True)
+            )
             distribution = _strategies.has_distribution_baselines(algorithm)
-            if distribution or out.shape[0] not in (1, n):
-                out = out.mean(dim=0, keepdim=True)
-            reference_prediction = out.expand(n, -1).clone()
+            reference_prediction = _reference_prediction(forward, used, inputs, distribution)
     name = type(algorithm).__name__
     json_options = {k: v for k, v in options.items() if isinstance(v, (int, float, str, bool))}
     json_options.update(seed=seed, batch_size=batch_size, strategy=wrapper.strategy)

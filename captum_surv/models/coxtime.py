@@ -164,7 +164,7 @@ class CoxTimeForward(SurvivalForward):
         cumhazard = extended_h.index_select(1, left)
         result = []
         for d in network_jacobians:
-            flat = d.reshape(n, d.shape[1], -1)
+            flat = d.flatten(2)  # [N, J, F]; J may be 0 (all times before the first jump)
             running = torch.cumsum(weight.unsqueeze(2) * flat, dim=1)
             extended = torch.cat([running.new_zeros((n, 1, running.shape[2])), running], dim=1)
             d_cumhazard = extended.index_select(1, left)  # [N, T, F]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+import itertools
 from collections.abc import Sequence
 from typing import Any
 
@@ -293,10 +294,7 @@ def _deephit_risks(net: nn.Module, spec: dict[str, Any], n_cuts: int) -> int:
             "Cannot tell the number of competing risks of this DeepHit model: it has not been "
             "fitted with pycox (no model.fit_info). Fit it first."
         )
-    param = next(net.parameters())
-    probe = tuple(torch.zeros((2, *s), dtype=param.dtype, device=param.device) for s in shapes)
-    with torch.no_grad():
-        out = net(*probe)
+    out = _probe(net, shapes)
     if out.dim() != 3 or out.shape[2] != n_cuts:
         raise ValueError(
             f"DeepHit's network returns shape {tuple(out.shape)}, but the model's "
@@ -305,3 +303,28 @@ def _deephit_risks(net: nn.Module, spec: dict[str, Any], n_cuts: int) -> int:
             "transform the network was trained with (labtrans.cuts)."
         )
     return int(out.shape[1])
+
+
+def _probe(net: nn.Module, shapes: Sequence[torch.Size]) -> torch.Tensor:
+    """The network's output for two rows of zeros of the recorded input shapes.
+
+    pycox records shapes but not dtypes, and an input may be integer codes (``nn.Embedding``
+    rejects float zeros): try float inputs first, then integer zeros for some of them.
+    """
+    param = next(net.parameters())
+    first_error: Exception | None = None
+    for kinds in itertools.product((param.dtype, torch.long), repeat=len(shapes)):
+        probe = tuple(
+            torch.zeros((2, *s), dtype=k, device=param.device)
+            for s, k in zip(shapes, kinds, strict=True)
+        )
+        try:
+            with torch.no_grad():
+                return net(*probe)
+        except (RuntimeError, TypeError, IndexError) as err:
+            first_error = first_error or err
+    raise ValueError(
+        f"Cannot evaluate the DeepHit network on zeros of its training input shapes "
+        f"{[tuple(s) for s in shapes]} (float or integer) to read its number of risks: "
+        f"{first_error}"
+    ) from first_error
