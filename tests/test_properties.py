@@ -88,9 +88,8 @@ ACTIVATIONS = {"tanh": nn.Tanh, "softplus": nn.Softplus, "relu": nn.ReLU, "sigmo
 N_DATA = 40  # rows of simulated data for baselines and one training epoch
 
 # Known open defects the strategies avoid, each with a strict-xfail reproducer below; remove
-# an entry when its fix lands. "deeplift_integers": explain(..., DeepLift) crashes on
-# integer inputs ("cannot register a hook on a tensor that doesn't require gradient").
-PENDING = {"deeplift_integers"}
+# an entry when its fix lands. None is open.
+PENDING: set[str] = set()
 
 
 # ----------------------------------------------------------------------------- networks
@@ -905,19 +904,36 @@ def test_captum_class_reference_prediction_keeps_integer_codes(baselines):
     assert_close(total, expl.prediction - expected, 1e-4, "completeness")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="explain(..., DeepLift) with integer inputs crashes in Captum's hooks; remove this "
-    "mark and 'deeplift_integers' from PENDING once fixed",
-)
 def test_deeplift_holds_integer_inputs_fixed():
+    """Found by this harness (explain with DeepLift crashed on integer inputs: Captum hooks
+    the embedding branch, whose frozen tensors need no gradient). Reference: Captum's
+    DeepLift looped over targets on a module that reorders the inputs, with the frozen
+    network's parameters made to require gradients for the reference run only."""
+
+    class Reordered(nn.Module):
+        def __init__(self, forward):
+            super().__init__()
+            self.survival_forward = forward
+
+        def forward(self, features, codes):
+            return self.survival_forward(codes, features)
+
     scenario = _codes_and_features("LogisticHazard")
     fwd = captum_surv.from_pycox(scenario.model)
     codes, x = scenario.rows(2, seed=1, dtype=torch.float32)
     expl = captum_surv.explain(fwd, (codes, x), DeepLift)
-    expected = [
-        DeepLift(lambda xx, cc: fwd(cc, xx)).attribute(x, target=k, additional_forward_args=codes)
-        for k in range(fwd.n_times)
-    ]
+    params = list(fwd.net.parameters())
+    flags = [p.requires_grad for p in params]
+    for p in params:
+        p.requires_grad_(True)
+    try:
+        expected = [
+            DeepLift(Reordered(fwd)).attribute(x, target=k, additional_forward_args=codes)
+            for k in range(fwd.n_times)
+        ]
+    finally:
+        for p, flag in zip(params, flags, strict=True):
+            p.requires_grad_(flag)
     assert_close(expl.attributions[1], torch.stack(expected, dim=1), 1e-5, "float input")
     assert torch.all(expl.attributions[0] == 0)
+    assert not any(p.requires_grad for p in fwd.net.parameters())

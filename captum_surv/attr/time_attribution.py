@@ -350,6 +350,8 @@ class TimeAttribution:
         with contextlib.ExitStack() as stack:
             for owner, name in _forward_slots(self.attribution, self.forward_func):
                 stack.enter_context(_swap_attribute(owner, name, held))
+            if _strategies.uses_module_hooks(self._inner):
+                stack.enter_context(_constant_branches_track_gradients(self.forward_func))
             out = self._run(tuple(inputs[i] for i in varying), True, n_batch, inner_call, budget)
         attributions, rest = (
             (out[0], out[1:])
@@ -1244,6 +1246,36 @@ def _to_time_layout(out: Any, inputs: tuple[torch.Tensor, ...], n_batch: int, n_
             a = a.reshape(expected)  # row b * T + t
         shaped.append(a)
     return tuple(shaped) if isinstance(out, tuple) else shaped[0]
+
+
+@contextlib.contextmanager
+def _constant_branches_track_gradients(forward: nn.Module) -> Iterator[None]:
+    """Let hook-based methods (DeepLift, ...) run on networks with integer-only branches.
+
+    Captum's module hooks register a tensor hook on the input of every nonlinear module; in a
+    branch fed only by held-fixed integer codes (an embedding of frozen weights) that input
+    does not require gradients, and Captum fails. Within this context every module output
+    of the forward's network that is floating and does not require gradients (in grad
+    mode) is replaced by a gradient-tracking copy of itself: a constant leaf, so values and
+    the attributions of the varying inputs are unchanged. The hooks are removed on exit.
+    """
+
+    def track(module: nn.Module, args: Any, output: Any) -> Any:
+        if (
+            torch.is_grad_enabled()
+            and isinstance(output, torch.Tensor)
+            and output.is_floating_point()
+            and not output.requires_grad
+        ):
+            return output.detach().requires_grad_(True)
+        return None
+
+    handles = [module.register_forward_hook(track) for module in forward.modules()]
+    try:
+        yield
+    finally:
+        for handle in handles:
+            handle.remove()
 
 
 class _HeldFixed(nn.Module):
