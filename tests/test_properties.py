@@ -71,18 +71,7 @@ def budget(n_ci: int) -> settings:
     return settings(_BASE, max_examples=n_ci * _BASE.max_examples)
 
 
-FAMILIES = (
-    "CoxPH",
-    "CoxCC",
-    "CoxTime",
-    "LogisticHazard",
-    "PMF",
-    "DeepHitSingle",
-    "MTLR",
-    "BCESurv",
-    "PCHazard",
-    "DeepHit",
-)
+FAMILIES = captum_surv.SUPPORTED_MODELS  # every pycox family the package wraps
 FLOAT_ENCODERS = ("mlp", "conv1d", "conv2d", "lstm", "gru", "attention")
 ACTIVATIONS = {"tanh": nn.Tanh, "softplus": nn.Softplus, "relu": nn.ReLU, "sigmoid": nn.Sigmoid}
 N_DATA = 40  # rows of simulated data for baselines and one training epoch

@@ -37,7 +37,7 @@ import torch
 from tqdm.auto import tqdm
 
 from captum_surv._validation import check_saved_format, positive_int
-from captum_surv.attr.methods import _match_baselines, _predict
+from captum_surv.attr.methods import match_baselines, predict_rows
 from captum_surv.models.base import SurvivalForward
 
 INTERACTION_METHODS = ("hessian", "inthess", "exphess")
@@ -226,7 +226,7 @@ def interaction_attributions(
         n_steps = positive_int(24 if n_steps is None else n_steps, "n_steps")
         if baselines is None:
             baselines = torch.zeros((1, n_features), dtype=dtype)
-        (base,) = _match_baselines("baselines", (baselines,), (inputs,), per_instance=True)
+        (base,) = match_baselines("baselines", (baselines,), (inputs,), per_instance=True)
         base = base.expand(n, n_features)
         delta = inputs - base
         nodes, weights = _gauss_legendre(n_steps, dtype, device)
@@ -238,7 +238,7 @@ def interaction_attributions(
         second_w = (w * u).repeat(n)
         first_w = w.repeat(n)
         point_delta = delta.repeat_interleave(per, dim=0)
-        reference_prediction = _predict(forward, (base,), batch_size)
+        reference_prediction = predict_rows(forward, (base,), batch_size)
         used = base
         options["n_steps"] = n_steps
     elif method == "exphess":
@@ -248,7 +248,7 @@ def interaction_attributions(
                 "exphess needs reference rows: pass baselines=<[M, F] rows>, e.g. "
                 "captum_surv.baselines.sample(x_train, 10, seed=0)."
             )
-        (refs,) = _match_baselines("baselines", (baselines,), (inputs,), per_instance=False)
+        (refs,) = match_baselines("baselines", (baselines,), (inputs,), per_instance=False)
         n_ref = refs.shape[0]
         nodes, weights = _gauss_legendre(n_steps, dtype, device)
         u = (nodes[:, None] * nodes[None, :]).reshape(-1)
@@ -263,7 +263,7 @@ def interaction_attributions(
         owner = torch.arange(n, device=device).repeat_interleave(per)
         second_w = (w * u).repeat(n * n_ref)
         first_w = w.repeat(n * n_ref)
-        mean_reference = _predict(forward, (refs,), batch_size).mean(dim=0, keepdim=True)
+        mean_reference = predict_rows(forward, (refs,), batch_size).mean(dim=0, keepdim=True)
         reference_prediction = mean_reference.expand(n, -1).clone()
         used = refs
         options["n_steps"] = n_steps
@@ -314,7 +314,7 @@ def interaction_attributions(
         totals[first_idx] += block
     return {
         "interactions": totals,
-        "prediction": _predict(forward, (inputs,), batch_size),
+        "prediction": predict_rows(forward, (inputs,), batch_size),
         "reference_prediction": reference_prediction,
         "baselines": used,
         "options": options,

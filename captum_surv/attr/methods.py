@@ -58,7 +58,7 @@ def as_tuple(value: Any) -> tuple[Any, ...]:
     return tuple(value) if isinstance(value, (tuple, list)) else (value,)
 
 
-def _check_count(name: str, value: int) -> int:
+def check_count(name: str, value: int) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value <= 0:
         raise ValueError(f"{name} must be a positive integer, got {value!r}.")
     return int(value)
@@ -70,7 +70,7 @@ def _check_finite(name: str, tensors: Inputs) -> None:
             raise ValueError(f"{name} (tensor {i}) contains NaN or inf; pass finite values.")
 
 
-def _match_baselines(name: str, baselines: Any, inputs: Inputs, per_instance: bool) -> Inputs:
+def match_baselines(name: str, baselines: Any, inputs: Inputs, per_instance: bool) -> Inputs:
     """Validate baselines against inputs: same number of tensors, same per-row shapes.
 
     Returns tensors with a leading batch axis (``[1 or B or M, *S]``) in the inputs' dtype.
@@ -210,7 +210,7 @@ def _segment_sum(values: torch.Tensor, owner: torch.Tensor) -> tuple[torch.Tenso
     return owners, sums
 
 
-def _predict(forward: SurvivalForward, inputs: Inputs, batch_size: int) -> torch.Tensor:
+def predict_rows(forward: SurvivalForward, inputs: Inputs, batch_size: int) -> torch.Tensor:
     with torch.no_grad():
         parts = [
             forward(*(x[s : s + batch_size] for x in inputs))
@@ -342,7 +342,7 @@ def _held_fixed(name: str, values: Any, inputs: Inputs) -> Any:
         return values
     items = as_tuple(values)
     if len(items) != len(inputs):
-        return values  # _match_baselines reports the count
+        return values  # match_baselines reports the count
     for i, (b, x) in enumerate(zip(items, inputs, strict=True)):
         if not x.is_floating_point() and b is not None:
             raise ValueError(
@@ -449,7 +449,7 @@ def gradient_attributions(
             if value is not None
         },
     )
-    batch_size = _check_count("batch_size", batch_size)
+    batch_size = check_count("batch_size", batch_size)
     n = inputs[0].shape[0]
     floating = [x.is_floating_point() for x in inputs]
     generator = torch.Generator(device="cpu")
@@ -475,7 +475,7 @@ def gradient_attributions(
         multiplier = inputs if method == "gxi" else None
         acc.add(inputs, owner_all, torch.ones(n), multiplier)
     elif method == "smoothgrad":
-        n_samples = _check_count("n_samples", 10 if n_samples is None else n_samples)
+        n_samples = check_count("n_samples", 10 if n_samples is None else n_samples)
         if stdevs is not None:
             scale, options["stdevs"] = _absolute_stdevs(stdevs, inputs)
         else:
@@ -497,7 +497,7 @@ def gradient_attributions(
                 )
             name = "reference" if reference is not None else "baselines"
             data = _held_fixed(name, data, inputs)
-            ref = _match_baselines(name, data, inputs, False)
+            ref = match_baselines(name, data, inputs, False)
             scale = tuple(float(noise_level) * sd for sd in _feature_sd(ref))
             options["noise_level"] = float(noise_level)
         # Draws instance by instance (all its input tensors in turn), so an instance's noise
@@ -526,7 +526,7 @@ def gradient_attributions(
         acc.add(tuple(points), owner, torch.full((n * n_samples,), 1.0 / n_samples), None)
         options.update(n_samples=n_samples, seed=seed)
     elif method == "intgrad":
-        n_steps = _check_count("n_steps", 50 if n_steps is None else n_steps)
+        n_steps = check_count("n_steps", 50 if n_steps is None else n_steps)
         integration = "gausslegendre" if integration is None else integration
         if integration not in INTEGRATIONS:
             raise ValueError(
@@ -538,7 +538,7 @@ def gradient_attributions(
                 for x, f in zip(inputs, floating, strict=True)
             )
         baselines = _held_fixed("baselines", baselines, inputs)
-        base = _match_baselines("baselines", baselines, inputs, per_instance=True)
+        base = match_baselines("baselines", baselines, inputs, per_instance=True)
         base = tuple(
             b.expand(n, *b.shape[1:]) if f else x
             for b, x, f in zip(base, inputs, floating, strict=True)
@@ -561,7 +561,7 @@ def gradient_attributions(
             (x - b).repeat_interleave(n_steps, dim=0) for x, b in zip(inputs, base, strict=True)
         )
         acc.add(points, owner, weight, diff)
-        reference_prediction = _predict(forward, base, batch_size)
+        reference_prediction = predict_rows(forward, base, batch_size)
         used_baselines = base
         options.update(n_steps=n_steps, integration=integration)
     else:  # gradshap
@@ -573,14 +573,14 @@ def gradient_attributions(
                 "captum_surv.baselines.sample(x_train, 25, seed=0)."
             )
         baselines = _held_fixed("baselines", baselines, inputs)
-        refs = _match_baselines("baselines", baselines, inputs, per_instance=False)
+        refs = match_baselines("baselines", baselines, inputs, per_instance=False)
         n_ref = max(
             r.shape[0] for r, f in zip(refs, floating, strict=True) if f or not any(floating)
         )
         if any(r.shape[0] != n_ref for r, f in zip(refs, floating, strict=True) if f):
             raise ValueError("All baseline tensors need the same number of reference rows.")
         if all(floating):
-            mean_reference = _predict(forward, refs, batch_size).mean(dim=0, keepdim=True)
+            mean_reference = predict_rows(forward, refs, batch_size).mean(dim=0, keepdim=True)
             reference_prediction = mean_reference.expand(n, -1).clone()
             used_baselines = refs
         else:  # the reference rows combined with each instance's fixed integer inputs
@@ -588,12 +588,12 @@ def gradient_attributions(
                 r.repeat(n, *([1] * (r.dim() - 1))) if f else x.repeat_interleave(n_ref, dim=0)
                 for r, x, f in zip(refs, inputs, floating, strict=True)
             )
-            predicted = _predict(forward, pairs, batch_size)
+            predicted = predict_rows(forward, pairs, batch_size)
             reference_prediction = predicted.reshape(n, n_ref, -1).mean(dim=1)
             used_baselines = tuple(
                 r if f else x for r, x, f in zip(refs, inputs, floating, strict=True)
             )
-        prediction = _predict(forward, inputs, batch_size)
+        prediction = predict_rows(forward, inputs, batch_size)
         totals, shap_options = _gradshap(
             forward,
             inputs,
@@ -622,7 +622,7 @@ def gradient_attributions(
 
     return {
         "attributions": tuple(acc.totals),
-        "prediction": _predict(forward, inputs, batch_size),
+        "prediction": predict_rows(forward, inputs, batch_size),
         "reference_prediction": reference_prediction,
         "baselines": used_baselines,
         "options": options,
@@ -676,7 +676,7 @@ def _gradshap(
                 "sampling='random' draws n_samples (reference row, path point) pairs; "
                 "path_points/n_steps apply to the other samplings."
             )
-        count = _check_count("n_samples", 50 if n_samples is None else n_samples)
+        count = check_count("n_samples", 50 if n_samples is None else n_samples)
     else:
         if n_samples is not None:
             raise ValueError(
@@ -686,7 +686,7 @@ def _gradshap(
         if path_points is not None and n_steps is not None and path_points != n_steps:
             raise ValueError("Pass path_points or its alias n_steps, not both.")
         given = path_points if path_points is not None else n_steps
-        count = _check_count("path_points", DEFAULT_PATH_POINTS if given is None else given)
+        count = check_count("path_points", DEFAULT_PATH_POINTS if given is None else given)
     if tolerance is not None and not float(tolerance) > 0:
         raise ValueError(f"tolerance must be a positive number, got {tolerance!r}.")
     n = inputs[0].shape[0]

@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from captum_surv.attr.methods import _check_count
+from captum_surv.attr.methods import check_count
 from captum_surv.models.base import SurvivalForward
 
 EPSILON = 1e-6
@@ -255,7 +255,7 @@ def survlime(
         )
     sigma = default_kernel_width(*train.shape) if kernel_width is None else float(kernel_width)
     if neighbours is None:
-        n_neighbours = _check_count("n_neighbours", n_neighbours)
+        n_neighbours = check_count("n_neighbours", n_neighbours)
         rng = np.random.RandomState(seed)
         z = np.stack(
             [rng.normal(0.0, 1.0, size=(n_neighbours, p)) @ np.diag(sigma * sd) + row for row in x]
@@ -281,7 +281,7 @@ def survlime(
 
     def cumhazard(rows: np.ndarray) -> torch.Tensor:
         xt = torch.as_tensor(rows, dtype=_dtype(forward))
-        size = rows.shape[0] if batch_size is None else _check_count("batch_size", batch_size)
+        size = rows.shape[0] if batch_size is None else check_count("batch_size", batch_size)
         with torch.no_grad():
             out = torch.cat([forward(xt[s : s + size]) for s in range(0, rows.shape[0], size)])
         out = out.double()

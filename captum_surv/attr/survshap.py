@@ -34,7 +34,7 @@ from typing import Any
 import torch
 from tqdm.auto import tqdm
 
-from captum_surv.attr.methods import Inputs, _check_count, _match_baselines, _predict
+from captum_surv.attr.methods import Inputs, check_count, match_baselines, predict_rows
 from captum_surv.models.base import SurvivalForward
 
 ESTIMATORS = ("auto", "exact", "permutation")
@@ -255,8 +255,8 @@ def survshap_attributions(
         )
     if estimator not in ESTIMATORS:
         raise ValueError(f"estimator={estimator!r} is unknown; choose one of {list(ESTIMATORS)}.")
-    rows = DEFAULT_ROWS if batch_size is None else _check_count("batch_size", batch_size)
-    background = _match_baselines("baselines", baselines, inputs, per_instance=False)
+    rows = DEFAULT_ROWS if batch_size is None else check_count("batch_size", batch_size)
+    background = match_baselines("baselines", baselines, inputs, per_instance=False)
     if any(b.shape[0] != background[0].shape[0] for b in background):
         raise ValueError("All baseline tensors need the same number of background rows.")
     players, n_players = _players(feature_mask, inputs)
@@ -264,8 +264,8 @@ def survshap_attributions(
     if estimator == "auto":
         estimator = "exact" if n_players <= MAX_EXACT_PLAYERS else "permutation"
     values = _CoalitionValues(forward, inputs, background, players, rows)
-    prediction = _predict(forward, inputs, rows)
-    reference = _predict(forward, background, rows).double().mean(dim=0, keepdim=True)
+    prediction = predict_rows(forward, inputs, rows)
+    reference = predict_rows(forward, background, rows).double().mean(dim=0, keepdim=True)
     options: dict[str, Any] = {"estimator": estimator, "n_players": n_players}
     stderr = None
     if n_players == 1:  # one player takes the whole difference
@@ -281,7 +281,7 @@ def survshap_attributions(
         phi = _exact(values, n, n_players, show_progress)
         options["n_coalitions"] = 1 << n_players
     else:
-        n_permutations = _check_count("n_permutations", n_permutations)
+        n_permutations = check_count("n_permutations", n_permutations)
         if n_permutations < 2 or n_permutations % 2:
             raise ValueError(
                 f"n_permutations must be an even number >= 2 (each random order is used with "
