@@ -1,4 +1,4 @@
-"""Input conversion and checks shared by every public entry point.
+"""Input conversion and checks shared by every public entry point: one wording per error.
 
 Forwards, :func:`~captum_surv.explain` and :mod:`captum_surv.baselines` accept the same
 data types: torch tensors, numpy arrays and pandas DataFrames, or a tuple of them for
@@ -20,6 +20,14 @@ import pandas as pd
 import torch
 
 ACCEPTED = "a torch.Tensor, numpy array or pandas DataFrame"
+
+TensorOrTuple = torch.Tensor | tuple[torch.Tensor, ...]
+"""One tensor, or one per network input."""
+
+
+def as_tuple(value: Any) -> tuple[Any, ...]:
+    """Wrap a single value in a tuple; pass tuples and lists through as tuples."""
+    return tuple(value) if isinstance(value, (tuple, list)) else (value,)
 
 
 def as_tensor(value: Any, where: str) -> tuple[torch.Tensor, list[str] | None]:
@@ -83,6 +91,7 @@ def as_tensors(
     *,
     floating: bool = False,
     finite: bool = True,
+    rows: bool = True,
 ) -> tuple[tuple[torch.Tensor, ...], list[list[str] | None], bool]:
     """Convert data, or a tuple/list of data (one per network input), to tensors.
 
@@ -91,6 +100,8 @@ def as_tensors(
         name: How to name the data in errors (``"inputs"``, ``"reference"``, ...).
         floating: Require floating dtypes. Default False.
         finite: Reject NaN and inf in floating data. Default True.
+        rows: Reject scalars and empty data, and tensors with different row counts.
+            Default True.
 
     Returns:
         ``(tensors, column_names, is_tuple)``: detached tensors, the DataFrame column names
@@ -108,14 +119,16 @@ def as_tensors(
     for i, item in enumerate(items):
         where = f"{name}[{i}]" if is_tuple else name
         tensor, columns = as_tensor(item, where)
-        check_rows(tensor, where)
+        if rows:
+            check_rows(tensor, where)
         if floating and not tensor.is_floating_point():
             raise TypeError(f"{where} has dtype {tensor.dtype}; pass floating data (.float()).")
         if finite:
             check_finite(tensor, where)
         tensors.append(tensor.detach())
         names.append(columns)
-    check_same_rows(tensors, name)
+    if rows:
+        check_same_rows(tensors, name)
     return tuple(tensors), names, is_tuple
 
 
@@ -130,7 +143,10 @@ def check_rows(tensor: torch.Tensor, where: str) -> None:
 def check_finite(tensor: torch.Tensor, where: str) -> None:
     """Reject NaN and inf in floating data."""
     if tensor.is_floating_point() and not bool(torch.isfinite(tensor).all()):
-        raise ValueError(f"{where} contains NaN or inf values; impute or drop those rows.")
+        raise ValueError(
+            f"{where} contains NaN or inf values; impute or drop those rows (explanations "
+            "need finite data, not NaN or infinite values)."
+        )
 
 
 def check_same_rows(tensors: Any, name: str) -> None:
@@ -139,16 +155,77 @@ def check_same_rows(tensors: Any, name: str) -> None:
     for i, t in enumerate(tensors):
         if t.shape[0] != rows:
             raise ValueError(
-                f"{name}[{i}] has {t.shape[0]} rows but {name}[0] has {rows}; the tensors of "
-                "tuple data need one row per instance each."
+                f"The {name} tensors have different batch sizes: {name}[{i}] has {t.shape[0]} "
+                f"rows but {name}[0] has {rows}; pass one row per instance in every tensor."
             )
 
 
 def positive_int(value: Any, name: str) -> int:
-    """``value`` as an int, or a ValueError naming ``name`` unless it is a positive integer."""
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value <= 0:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}.")
+    """``value`` as an int if it is a positive integer (numpy integers too, never bools).
+
+    Raises:
+        TypeError: If ``value`` is not an integer.
+        ValueError: If it is 0 or negative.
+    """
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"{name} must be an integer >= 1, got {value!r}.")
+    if value <= 0:
+        raise ValueError(f"{name} must be a positive integer, got {value!r} ({name} must be >= 1).")
     return int(value)
+
+
+def check_index(index: Any, n: int, name: str = "instance") -> int:
+    """A row index into ``n`` rows (negative ones count from the end) as an int in ``[0, n)``.
+
+    Raises:
+        TypeError: If ``index`` is not an integer.
+        ValueError: If it is out of range.
+    """
+    if isinstance(index, bool) or not isinstance(index, (int, np.integer)):
+        raise TypeError(f"{name} must be an int index, got {index!r}.")
+    if not -n <= index < n:
+        raise ValueError(
+            f"{name}={index} is out of range: {name} must be an int in 0..{n - 1} (or negative, "
+            f"counting from the end) for {n} rows."
+        )
+    return int(index) % n
+
+
+def make_generator(seed: Any) -> torch.Generator:
+    """A CPU ``torch.Generator`` seeded with ``seed`` (None: a fresh random seed).
+
+    Raises:
+        TypeError: If ``seed`` is neither None nor an integer.
+    """
+    generator = torch.Generator(device="cpu")
+    if seed is None:
+        generator.seed()
+        return generator
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
+        raise TypeError(f"seed must be an int or None, got {seed!r}.")
+    generator.manual_seed(int(seed))
+    return generator
+
+
+def trapezoid(values: Any, times: Any, axis: int = -1) -> Any:
+    """The trapezoid rule: ``values`` integrated over ``times`` along ``axis``.
+
+    Works on numpy arrays and torch tensors alike (``times`` of the same kind); with a single
+    time point the result is the value at that point.
+    """
+    if len(times) == 1:
+        return values.take(0, axis) if isinstance(values, np.ndarray) else values.select(axis, 0)
+    n = values.shape[axis]
+    shape = [1] * values.ndim
+    shape[axis] = n - 1
+    if isinstance(values, torch.Tensor):
+        width = torch.diff(times).reshape(shape)
+        later, earlier = values.narrow(axis, 1, n - 1), values.narrow(axis, 0, n - 1)
+        return (0.5 * (later + earlier) * width).sum(dim=axis)
+    width = np.diff(times).reshape(shape)
+    later = np.take(values, np.arange(1, n), axis=axis)
+    earlier = np.take(values, np.arange(0, n - 1), axis=axis)
+    return (0.5 * (later + earlier) * width).sum(axis=axis)
 
 
 def as_matrix(x: Any, where: str = "x") -> tuple[torch.Tensor, list[str] | None]:

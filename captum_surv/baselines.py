@@ -28,11 +28,8 @@ import pandas as pd
 import torch
 import torch.nn.functional as F
 
-from captum_surv._validation import as_tensors
+from captum_surv._validation import TensorOrTuple, as_tensors, make_generator, positive_int
 from captum_surv.models.base import SurvivalForward
-
-TensorOrTuple = torch.Tensor | tuple[torch.Tensor, ...]
-"""A tensor, or a tuple of tensors (one per network input)."""
 
 DataLike = (
     torch.Tensor | np.ndarray | pd.DataFrame | Sequence[torch.Tensor | np.ndarray | pd.DataFrame]
@@ -54,7 +51,7 @@ def zeros(inputs: DataLike) -> TensorOrTuple:
         >>> zeros(torch.randn(5, 3)).shape
         torch.Size([1, 3])
     """
-    tensors, is_tuple = _tensors(inputs, "inputs", finite=False)
+    tensors, _, is_tuple = as_tensors(inputs, "inputs", finite=False)
     return _pack([torch.zeros_like(t[:1]) for t in tensors], is_tuple)
 
 
@@ -75,7 +72,7 @@ def feature_mean(reference: DataLike) -> TensorOrTuple:
         >>> feature_mean(torch.tensor([[0.0, 1.0], [2.0, 5.0]]))
         tensor([[1., 3.]])
     """
-    tensors, is_tuple = _tensors(reference, "reference", floating=True)
+    tensors, _, is_tuple = as_tensors(reference, "reference", floating=True)
     return _pack([t.mean(dim=0, keepdim=True) for t in tensors], is_tuple)
 
 
@@ -99,7 +96,7 @@ def feature_median(reference: DataLike) -> TensorOrTuple:
         >>> feature_median(torch.tensor([[0.0], [1.0], [5.0], [9.0]]))
         tensor([[3.]])
     """
-    tensors, is_tuple = _tensors(reference, "reference", floating=True)
+    tensors, _, is_tuple = as_tensors(reference, "reference", floating=True)
     out = []
     for t in tensors:
         n = t.shape[0]
@@ -134,15 +131,15 @@ def sample(
         >>> sample(torch.arange(10.0).reshape(5, 2), n=2, seed=1).shape
         torch.Size([2, 2])
     """
-    tensors, is_tuple = _tensors(reference, "reference")
-    n = _positive_int(n, "n")
+    tensors, _, is_tuple = as_tensors(reference, "reference")
+    n = positive_int(n, "n")
     rows = tensors[0].shape[0]
     if not replace and n > rows:
         raise ValueError(
             f"Cannot draw n={n} distinct rows from reference data with {rows} rows; pass "
             f"n <= {rows} or replace=True."
         )
-    generator = _generator(seed)
+    generator = make_generator(seed)
     if replace:
         index = torch.randint(rows, (n,), generator=generator)
     else:
@@ -179,8 +176,8 @@ def kmeans(reference: DataLike, k: int, seed: int | None = 0) -> tuple[TensorOrT
     Example:
         >>> centers, weights = kmeans(x_train, k=10, seed=0)  # doctest: +SKIP
     """
-    tensors, is_tuple = _tensors(reference, "reference", floating=True)
-    k = _positive_int(k, "k")
+    tensors, _, is_tuple = as_tensors(reference, "reference", floating=True)
+    k = positive_int(k, "k")
     try:
         from sklearn.cluster import KMeans
     except ImportError as err:  # pragma: no cover - scikit-learn comes with scikit-survival
@@ -228,7 +225,7 @@ def group(reference: DataLike, mask: torch.Tensor | np.ndarray | Sequence[bool])
     Example:
         >>> ref_old = group(x_train, x_train[:, 0] > 65)  # doctest: +SKIP
     """
-    tensors, is_tuple = _tensors(reference, "reference")
+    tensors, _, is_tuple = as_tensors(reference, "reference")
     if isinstance(mask, torch.Tensor):
         m = mask.detach().cpu()
     else:
@@ -312,7 +309,7 @@ def risk_quantile(
         raise TypeError(f"q must be a number in [0, 1]; got {q!r}.")
     if not 0.0 <= float(q) <= 1.0:
         raise ValueError(f"q={q} is outside [0, 1]; pass a quantile such as 0.25, 0.5 or 0.75.")
-    tensors, is_tuple = _tensors(reference, "reference")
+    tensors, _, is_tuple = as_tensors(reference, "reference")
     survival = _survival_curves(forward, tensors, batch_size)
     risk = 1.0 - survival.mean(dim=1)
     order = np.argsort(risk.numpy(), kind="stable")
@@ -373,7 +370,7 @@ def closest_to_mean_curve(
     Example:
         >>> typical = closest_to_mean_curve(fwd, x_train)  # doctest: +SKIP
     """
-    tensors, is_tuple = _tensors(reference, "reference")
+    tensors, _, is_tuple = as_tensors(reference, "reference")
     survival = _survival_curves(forward, tensors, batch_size)
     distance = (survival - survival.mean(dim=0, keepdim=True)).pow(2).sum(dim=1)
     index = int(torch.argmin(distance))
@@ -390,7 +387,7 @@ def _survival_curves(
             f"forward must be a captum_surv SurvivalForward (e.g. from_pycox(model)); got "
             f"{type(forward).__name__}."
         )
-    batch_size = _positive_int(batch_size, "batch_size")
+    batch_size = positive_int(batch_size, "batch_size")
     fwd = forward if forward.output == "survival" else forward.with_output("survival")
     rows = tensors[0].shape[0]
     with torch.no_grad():
@@ -422,7 +419,7 @@ def constant_image(inputs: DataLike, value: float | Sequence[float] = 0.0) -> Te
         >>> constant_image(torch.rand(4, 1, 8, 8), value=0.5).shape
         torch.Size([1, 1, 8, 8])
     """
-    tensors, is_tuple = _tensors(inputs, "inputs", finite=False)
+    tensors, _, is_tuple = as_tensors(inputs, "inputs", finite=False)
     values = _per_input(value, len(tensors), "value")
     out = []
     for t, v in zip(tensors, values, strict=True):
@@ -464,7 +461,7 @@ def blurred_image(
         >>> blurred_image(torch.rand(4, 1, 8, 8), sigma=1.0).shape
         torch.Size([4, 1, 8, 8])
     """
-    tensors, is_tuple = _tensors(inputs, "inputs", floating=True, finite=False)
+    tensors, _, is_tuple = as_tensors(inputs, "inputs", floating=True, finite=False)
     sigmas = _per_input(sigma, len(tensors), "sigma")
     if not np.isfinite(truncate) or truncate <= 0:
         raise ValueError(f"truncate must be positive; got {truncate}.")
@@ -506,24 +503,8 @@ def _reflect_index(size: int, radius: int, device: torch.device) -> torch.Tensor
 
 
 # ---------------------------------------------------------------------- helpers
-def _tensors(
-    data: Any, name: str, *, floating: bool = False, finite: bool = True
-) -> tuple[tuple[torch.Tensor, ...], bool]:
-    """Validate data (tensors, arrays, DataFrames or a tuple); return tensors, is-tuple."""
-    tensors, _, is_tuple = as_tensors(data, name, floating=floating, finite=finite)
-    return tensors, is_tuple
-
-
 def _pack(tensors: list[torch.Tensor], is_tuple: bool) -> TensorOrTuple:
     return tuple(tensors) if is_tuple else tensors[0]
-
-
-def _positive_int(value: Any, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise TypeError(f"{name} must be an int; got {value!r}.")
-    if value < 1:
-        raise ValueError(f"{name} must be >= 1; got {value}.")
-    return int(value)
 
 
 def _per_input(value: Any, n_inputs: int, name: str) -> list[float]:
@@ -535,14 +516,3 @@ def _per_input(value: Any, n_inputs: int, name: str) -> list[float]:
             )
         return [float(v) for v in value]
     return [float(value)] * n_inputs
-
-
-def _generator(seed: int | None) -> torch.Generator:
-    generator = torch.Generator()
-    if seed is None:
-        generator.seed()
-    else:
-        if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
-            raise TypeError(f"seed must be an int or None; got {seed!r}.")
-        generator.manual_seed(int(seed))
-    return generator

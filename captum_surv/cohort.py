@@ -525,13 +525,13 @@ class _Plan:
             row_index=torch.from_numpy(full_rows),
             **self.options,
         )
-        prediction = result["prediction"].cpu()[position]
-        reference = result["reference_prediction"]
+        prediction = result.prediction.cpu()[position]
+        reference = result.reference_prediction
         if reference is None:
             reference = torch.full_like(prediction, math.nan)
         else:
             reference = reference.cpu()[position]
-        attributions = result["attributions"][0].cpu()[position]
+        attributions = result.attributions[0].cpu()[position]
         for name, value in (("attributions", attributions), ("predictions", prediction)):
             if not torch.isfinite(value).all():
                 raise ValueError(

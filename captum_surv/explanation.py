@@ -25,8 +25,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-TensorOrTuple = torch.Tensor | tuple[torch.Tensor, ...]
-"""A tensor, or a tuple of tensors (one per network input)."""
+from captum_surv._validation import TensorOrTuple, as_tensors, check_index, trapezoid
 
 PathLike = str | os.PathLike[str] | IO[bytes]
 
@@ -108,8 +107,8 @@ class SurvExplanation:
         event: int | None = None,
         baselines: TensorOrTuple | float | None = None,
     ) -> None:
-        attrs, attr_is_tuple = _tensors(attributions, "attributions")
-        xs, inputs_is_tuple = _tensors(inputs, "inputs")
+        attrs, attr_is_tuple = _cpu_tensors(attributions, "attributions")
+        xs, inputs_is_tuple = _cpu_tensors(inputs, "inputs")
         if attr_is_tuple != inputs_is_tuple:
             raise ValueError(
                 "attributions and inputs must have the same structure: both a single tensor "
@@ -340,10 +339,7 @@ class SurvExplanation:
 
     def _integrate(self, curves: torch.Tensor) -> torch.Tensor:
         """Trapezoid rule over ``times`` along dim -2 of ``[..., T, F]``."""
-        if self.n_times == 1:
-            return curves[..., 0, :]
-        width = torch.diff(self.times).unsqueeze(-1)  # [T-1, 1]
-        return (0.5 * (curves[..., 1:, :] + curves[..., :-1, :]) * width).sum(dim=-2)
+        return trapezoid(curves, self.times, axis=-2)
 
     @overload
     def rank_features(self, instance: int | None = ...) -> list[str]: ...
@@ -401,15 +397,7 @@ class SurvExplanation:
         return [names[j] for j in order]
 
     def _instance_index(self, instance: Any) -> int:
-        n = self.n_instances
-        if isinstance(instance, bool) or not isinstance(instance, (int, np.integer)):
-            raise ValueError(f"instance must be an int index; got {instance!r}.")
-        if not -n <= instance < n:
-            raise ValueError(
-                f"instance={instance} is out of range for an explanation of {n} instances; "
-                f"pass an index in 0..{n - 1} (or negative from the end)."
-            )
-        return int(instance) % n
+        return check_index(instance, self.n_instances, "instance")
 
     # ------------------------------------------------------------------ grouping
     def aggregate(
@@ -755,21 +743,14 @@ class SurvExplanation:
 
 
 # ---------------------------------------------------------------------- validation helpers
-def _tensors(value: Any, name: str) -> tuple[tuple[torch.Tensor, ...], bool]:
-    """Detached CPU tensors of a tensor or tuple/list of tensors; and whether it was a tuple."""
-    is_tuple = isinstance(value, (tuple, list))
-    items = tuple(value) if is_tuple else (value,)
-    if not items:
-        raise ValueError(f"{name} is an empty tuple; pass a tensor or a tuple of tensors.")
-    out = []
-    for i, item in enumerate(items):
-        if isinstance(item, np.ndarray):
-            item = torch.from_numpy(np.array(item, copy=True))
-        if not isinstance(item, torch.Tensor):
-            where = f"{name}[{i}]" if is_tuple else name
-            raise TypeError(f"{where} must be a torch.Tensor; got {type(item).__name__}.")
-        out.append(item.detach().cpu())
-    return tuple(out), is_tuple
+def _cpu_tensors(value: Any, name: str) -> tuple[tuple[torch.Tensor, ...], bool]:
+    """Detached CPU tensors of a tensor or tuple/list of tensors; and whether it was a tuple.
+
+    Shapes are checked afterwards against each other (:func:`_check_layout`), so rows and
+    finiteness are not checked here.
+    """
+    tensors, _, is_tuple = as_tensors(value, name, finite=False, rows=False)
+    return tuple(t.cpu() for t in tensors), is_tuple
 
 
 def _check_layout(attrs: tuple[torch.Tensor, ...], xs: tuple[torch.Tensor, ...]) -> tuple[int, int]:

@@ -31,7 +31,7 @@ import pandas as pd
 import torch
 from tqdm.auto import tqdm
 
-from captum_surv._validation import as_matrix, check_saved_format, positive_int
+from captum_surv._validation import as_matrix, check_saved_format, positive_int, trapezoid
 from captum_surv.models.base import SurvivalForward
 
 LOSSES = ("brier", "c_index", "uno_c_index", "auc")
@@ -62,7 +62,7 @@ def _structured(durations: np.ndarray, events: np.ndarray) -> np.ndarray:
 def _time_average(times: np.ndarray, curve: np.ndarray) -> float:
     if len(times) == 1:
         return float(curve[0])
-    return float(np.trapezoid(curve, times) / (times[-1] - times[0]))
+    return float(trapezoid(curve, times) / (times[-1] - times[0]))
 
 
 def loss_curve(

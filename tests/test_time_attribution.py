@@ -616,7 +616,7 @@ def test_show_progress_and_repr(models):
 def test_each_point_evaluated_once(models, model, monkeypatch):
     """Stacked gradient methods compute the Jacobian once per distinct point (no per-row
     fallback), and GradientShap's replay evaluates gradients in its first pass only."""
-    from captum_surv.attr import time_attribution as module
+    from captum_surv.attr import captum_protocol as module
 
     calls = []
 
@@ -669,11 +669,9 @@ def test_custom_gradient_function_is_kept(models):
 def test_replay_helpers_recompute_on_mismatch(models):
     """Replays check their inputs; different inputs are computed afresh, never misread."""
     from captum_surv import _compat
-    from captum_surv.attr.time_attribution import (
-        _ForwardReplay,
-        _GradientReplay,
-        _StackedGradients,
-    )
+    from captum_surv.attr.captum_protocol import ForwardReplay as _ForwardReplay
+    from captum_surv.attr.captum_protocol import GradientReplay as _GradientReplay
+    from captum_surv.attr.captum_protocol import StackedGradients as _StackedGradients
 
     fwd, x, _ = models["DeepHit"]
     x = x.clone().requires_grad_()  # as Captum hands them to gradient functions

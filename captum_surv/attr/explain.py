@@ -10,32 +10,27 @@ import pandas as pd
 import torch
 from captum.attr import Attribution
 
-from captum_surv._validation import as_tensor, as_tensors
+from captum_surv._validation import as_tensor, as_tensors, as_tuple
+from captum_surv.attr import registry
 from captum_surv.attr import strategies as _strategies
-from captum_surv.attr.interactions import (
-    INTERACTION_METHODS,
-    SurvInteractions,
-    explain_interactions,
+from captum_surv.attr.interactions import SurvInteractions, explain_interactions
+from captum_surv.attr.methods import (
+    DEFAULT_JACOBIAN_POINTS,
+    check_options,
+    gradient_attributions,
 )
-from captum_surv.attr.methods import METHODS, as_tuple, check_options, gradient_attributions
+from captum_surv.attr.result import MethodResult
 from captum_surv.attr.survlime import survlime
 from captum_surv.attr.survshap import survshap_attributions
+from captum_surv.attr.time_attribution import TimeAttribution
 from captum_surv.explanation import SurvExplanation
 from captum_surv.models.base import SurvivalForward
 
-PEER_METHODS = ("survshap", "survlime")
+PEER_METHODS = registry.method_names(registry.PEER)
 """Model-agnostic methods of other packages, computed here: SurvSHAP(t) and SurvLIME."""
 
-PEER_OPTIONS: dict[str, tuple[str, ...]] = {
-    "survshap": ("feature_mask", "estimator", "n_permutations"),
-    "survlime": ("durations", "events", "n_neighbours", "kernel_width", "neighbours", "weights"),
-}
+PEER_OPTIONS: dict[str, tuple[str, ...]] = {m: registry.METHODS[m].options for m in PEER_METHODS}
 """Keyword options of ``"survshap"`` and ``"survlime"``."""
-
-
-def _to_tensors(inputs: Any) -> tuple[tuple[torch.Tensor, ...], list[list[str] | None], bool]:
-    """Convert tensors, arrays or DataFrames (or a tuple of them) to tensors + names."""
-    return as_tensors(inputs, "inputs", finite=False)
 
 
 def _frames_to_tensors(baselines: Any) -> Any:
@@ -110,10 +105,12 @@ def explain(
             methods). Default None (not reproducible). Deterministic methods accept and
             do not need it. SG(t) draws the noise row by row, so with the same seed an
             instance's draws depend only on its position in the batch.
-        batch_size: Bounds memory. Gradient methods: sample points per Jacobian
-            evaluation (about ``batch_size * n_times * n_features`` numbers; default 4096).
-            Captum classes: network rows per call (default
-            :data:`captum_surv.attr.DEFAULT_BATCH_SIZE`).
+        batch_size: Bounds memory; its unit depends on the method. Gradient methods:
+            sample points per Jacobian evaluation (about ``batch_size * n_times *
+            n_features`` numbers; default 4096). Interaction methods: sample points per
+            derivative evaluation (default 2048). SurvSHAP(t) and SurvLIME: network rows per
+            forward call. Captum classes: network rows (evaluation points x time points)
+            per call (default :data:`captum_surv.attr.DEFAULT_BATCH_SIZE`).
         show_progress: Show a tqdm progress bar. Default False.
         **options: Method options, with Captum's names where Captum has one. An option
             the method does not use (e.g. ``target``, ``n_steps`` for Grad(t), ``n_steps``
@@ -201,101 +198,108 @@ def explain(
             f"explain needs a SurvivalForward, got {type(forward).__name__}. Wrap the model "
             "first: forward = captum_surv.from_pycox(model)."
         )
-    tensors, frame_names, is_tuple = _to_tensors(inputs)
+    tensors, frame_names, is_tuple = as_tensors(inputs, "inputs", finite=False)
     baselines = _frames_to_tensors(baselines)
     checked = forward.check_inputs(*tensors)
     names = _feature_names(feature_names, frame_names, is_tuple)
 
-    if isinstance(method, str) and method in INTERACTION_METHODS:
-        return explain_interactions(
-            forward,
-            checked,
-            method,
-            baselines,
-            feature_names=names,
-            batch_size=batch_size,
-            show_progress=show_progress,
-            seed=seed,
-            **options,
-        )
-    if isinstance(method, str) and method in PEER_OPTIONS:
-        unknown = sorted(set(options) - set(PEER_OPTIONS[method]))
-        if unknown:
-            raise ValueError(
-                f"explain(method={method!r}) got unknown option(s) {unknown}; {method!r} "
-                f"accepts {list(PEER_OPTIONS[method])} (and seed, batch_size, show_progress, "
-                "feature_names)."
+    if isinstance(method, str):
+        family = registry.spec(method).family  # raises for an unknown name
+        if family == registry.INTERACTION:
+            return explain_interactions(
+                forward,
+                checked,
+                method,
+                baselines,
+                feature_names=names,
+                batch_size=batch_size,
+                show_progress=show_progress,
+                seed=seed,
+                **options,
             )
-    if method == "survlime":
-        return survlime(
-            forward,
-            checked[0] if not is_tuple else checked,
-            baselines,
-            feature_names=names,
-            seed=seed,
-            batch_size=batch_size,
-            **options,
-        )
-    standard_error = None
-    if method == "survshap":
-        result = survshap_attributions(
-            forward,
-            checked,
-            baselines,
-            seed=seed,
-            batch_size=batch_size,
-            show_progress=show_progress,
-            **options,
-        )
-        standard_error = result.pop("standard_error")
-        method_name = method
-    elif isinstance(method, str):
-        if method not in METHODS:
-            raise ValueError(
-                f"Unknown method {method!r}. Valid methods: "
-                f"{list(METHODS) + list(INTERACTION_METHODS) + list(PEER_METHODS)}, or a Captum "
-                "attribution class such as captum.attr.KernelShap."
+        if family == registry.PEER:
+            _check_peer_options(method, options)
+        if method == "survlime":
+            return survlime(
+                forward,
+                checked[0] if not is_tuple else checked,
+                baselines,
+                feature_names=names,
+                seed=seed,
+                batch_size=batch_size,
+                **options,
             )
-        check_options(method, baselines, options)
-        result = gradient_attributions(
-            forward,
-            checked,
-            method,
-            baselines,
-            seed=seed,
-            batch_size=4096 if batch_size is None else batch_size,
-            show_progress=show_progress,
-            **options,
-        )
-        method_name = method
+        if method == "survshap":
+            result = survshap_attributions(
+                forward,
+                checked,
+                baselines,
+                seed=seed,
+                batch_size=batch_size,
+                show_progress=show_progress,
+                **options,
+            )
+        else:
+            check_options(method, baselines, options)
+            result = gradient_attributions(
+                forward,
+                checked,
+                method,
+                baselines,
+                seed=seed,
+                batch_size=DEFAULT_JACOBIAN_POINTS if batch_size is None else batch_size,
+                show_progress=show_progress,
+                **options,
+            )
     elif (inspect.isclass(method) and issubclass(method, Attribution)) or isinstance(
         method, Attribution
     ):
         result = _captum_attributions(
             forward, checked, method, baselines, seed, batch_size, show_progress, options
         )
-        method_name = result.pop("method_name")
     else:
         raise ValueError(
-            f"method must be one of {list(METHODS)} or a Captum attribution class; got {method!r}."
+            f"method must be one of {list(registry.METHODS)} or a Captum attribution class; "
+            f"got {method!r}."
         )
-    attributions = result["attributions"]
-    _check_finite_result(forward, attributions, result["prediction"])
+    return _explanation(forward, result, checked, method, names, is_tuple)
+
+
+def _check_peer_options(method: str, options: dict[str, Any]) -> None:
+    unknown = sorted(set(options) - set(PEER_OPTIONS[method]))
+    if unknown:
+        raise ValueError(
+            f"explain(method={method!r}) got unknown option(s) {unknown}; {method!r} "
+            f"accepts {list(PEER_OPTIONS[method])} (and seed, batch_size, show_progress, "
+            "feature_names)."
+        )
+
+
+def _explanation(
+    forward: SurvivalForward,
+    result: MethodResult,
+    inputs: tuple[torch.Tensor, ...],
+    method: Any,
+    names: Any,
+    is_tuple: bool,
+) -> SurvExplanation:
+    """The :class:`SurvExplanation` of a method's result (attributions checked finite)."""
+    _check_finite_result(forward, result.attributions, result.prediction)
     explanation = SurvExplanation(
-        attributions=attributions if is_tuple else attributions[0],
-        inputs=checked if is_tuple else checked[0],
+        attributions=_untuple(result.attributions, is_tuple),
+        inputs=_untuple(inputs, is_tuple),
         times=forward.times.detach().cpu(),
-        prediction=result["prediction"],
-        reference_prediction=result["reference_prediction"],
-        method=method_name,
-        options=result["options"],
+        prediction=result.prediction,
+        reference_prediction=result.reference_prediction,
+        method=result.method_name or method,
+        options=result.options,
         feature_names=names,
         output=forward.output,
         event=forward.event,
-        baselines=_untuple(result["baselines"], is_tuple),
+        baselines=_untuple(result.baselines, is_tuple),
     )
-    if standard_error is not None:
-        explanation.standard_error = _untuple(standard_error, is_tuple)
+    if result.standard_error is not None:
+        explanation.standard_error = _untuple(result.standard_error, is_tuple)
     return explanation
 
 
@@ -391,9 +395,7 @@ def _captum_attributions(
     batch_size: int | None,
     show_progress: bool,
     options: dict[str, Any],
-) -> dict[str, Any]:
-    from captum_surv.attr.time_attribution import TimeAttribution
-
+) -> MethodResult:
     if inspect.isclass(method):
         required = [
             p.name
@@ -457,11 +459,11 @@ def _captum_attributions(
     name = type(algorithm).__name__
     json_options = {k: v for k, v in options.items() if isinstance(v, (int, float, str, bool))}
     json_options.update(seed=seed, batch_size=batch_size, strategy=wrapper.strategy)
-    return {
-        "attributions": as_tuple(attributions),
-        "prediction": prediction,
-        "reference_prediction": reference_prediction,
-        "baselines": used,
-        "options": json_options,
-        "method_name": name,
-    }
+    return MethodResult(
+        attributions=as_tuple(attributions),
+        prediction=prediction,
+        reference_prediction=reference_prediction,
+        baselines=used,
+        options=json_options,
+        method_name=name,
+    )

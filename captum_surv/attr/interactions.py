@@ -37,10 +37,12 @@ import torch
 from tqdm.auto import tqdm
 
 from captum_surv._validation import check_saved_format, positive_int
+from captum_surv.attr import registry
 from captum_surv.attr.methods import match_baselines, predict_rows
+from captum_surv.attr.result import MethodResult
 from captum_surv.models.base import SurvivalForward
 
-INTERACTION_METHODS = ("hessian", "inthess", "exphess")
+INTERACTION_METHODS = registry.method_names(registry.INTERACTION)
 """Names of the interaction methods accepted by :func:`~captum_surv.explain`."""
 
 _FORMAT = "captum_surv.SurvInteractions"
@@ -312,13 +314,13 @@ def interaction_attributions(
                     jac.reshape(m, per, n_times, n_features),
                 )
         totals[first_idx] += block
-    return {
-        "interactions": totals,
-        "prediction": predict_rows(forward, (inputs,), batch_size),
-        "reference_prediction": reference_prediction,
-        "baselines": used,
-        "options": options,
-    }
+    return MethodResult(
+        attributions=(totals,),
+        prediction=predict_rows(forward, (inputs,), batch_size),
+        reference_prediction=reference_prediction,
+        baselines=None if used is None else (used,),
+        options=options,
+    )
 
 
 def explain_interactions(
@@ -373,7 +375,8 @@ def explain_interactions(
         show_progress=show_progress,
         **options,
     )
-    if not torch.isfinite(result["interactions"]).all():
+    (interactions,) = result.attributions
+    if not torch.isfinite(interactions).all():
         raise ValueError(
             f"The interactions contain NaN or inf: the model's {forward.output!r} output is not "
             "twice differentiable (or not finite) at some points; try 'cumhazard' or "
@@ -384,16 +387,16 @@ def explain_interactions(
         return None if value is None else value.detach().cpu()
 
     return SurvInteractions(
-        interactions=cpu(result["interactions"]),
+        interactions=cpu(interactions),
         inputs=cpu(x).clone(),
         times=forward.times.detach().cpu(),
-        prediction=cpu(result["prediction"]),
-        reference_prediction=cpu(result["reference_prediction"]),
+        prediction=cpu(result.prediction),
+        reference_prediction=cpu(result.reference_prediction),
         method=method,
-        options=result["options"],
+        options=result.options,
         feature_names=feature_names,
         output=forward.output,
-        baselines=cpu(result["baselines"]),
+        baselines=None if result.baselines is None else cpu(result.baselines[0]),
     )
 
 

@@ -1,4 +1,4 @@
-"""The gradient methods of Langbein et al. over the whole time grid, and ``explain()``.
+"""The gradient methods of Langbein et al. over the whole time grid (called by ``explain``).
 
 All five methods are weighted sums of the Jacobian ``J(z) = d Out(t|z) / d z`` at sample
 points ``z`` (see the paper "Gradient-based Explanations for Deep Learning Survival
@@ -15,7 +15,8 @@ Models", Langbein, Koenen and Wright, 2025):
   GradSHAP(t)(k)) or stratified points, or with random (row, point) pairs.
 
 Every method evaluates ``J`` for all time points at once through
-:func:`captum_surv.attr.jacobian.output_jacobian`, in chunks of ``batch_size`` points.
+:func:`captum_surv.attr.jacobian.output_jacobian`, in chunks of ``batch_size`` sample
+points.
 Integer inputs (e.g. category codes) are held fixed and get zero attributions.
 """
 
@@ -30,18 +31,25 @@ import torch
 from tqdm.auto import tqdm
 
 from captum_surv._compat import integration_nodes
+from captum_surv._validation import as_tuple, check_finite, make_generator, positive_int
+from captum_surv.attr import registry
 from captum_surv.attr.jacobian import (
     floating_dtype,
     is_low_rank,
     low_rank_factors,
     output_jacobian,
 )
+from captum_surv.attr.result import MethodResult
 from captum_surv.models.base import SurvivalForward
 
 Inputs = tuple[torch.Tensor, ...]
 
-METHODS = ("grad", "smoothgrad", "gxi", "intgrad", "gradshap")
-"""Names of the built-in gradient methods accepted by :func:`explain`."""
+METHODS = registry.method_names(registry.GRADIENT)
+"""Names of the built-in gradient methods accepted by :func:`~captum_surv.explain`."""
+
+DEFAULT_JACOBIAN_POINTS = 4096
+"""Default ``batch_size`` of the gradient methods: sample points per Jacobian evaluation
+(about ``batch_size * n_times * n_features`` numbers in memory)."""
 
 INTEGRATIONS = (
     "gausslegendre",
@@ -51,23 +59,6 @@ INTEGRATIONS = (
     "riemann_trapezoid",
 )
 """Integration schemes for IntGrad(t) (Captum's ``method`` names)."""
-
-
-def as_tuple(value: Any) -> tuple[Any, ...]:
-    """Wrap a single tensor in a tuple; pass tuples and lists through as tuples."""
-    return tuple(value) if isinstance(value, (tuple, list)) else (value,)
-
-
-def check_count(name: str, value: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value <= 0:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}.")
-    return int(value)
-
-
-def _check_finite(name: str, tensors: Inputs) -> None:
-    for i, x in enumerate(tensors):
-        if x.is_floating_point() and not torch.isfinite(x).all():
-            raise ValueError(f"{name} (tensor {i}) contains NaN or inf; pass finite values.")
 
 
 def match_baselines(name: str, baselines: Any, inputs: Inputs, per_instance: bool) -> Inputs:
@@ -102,7 +93,8 @@ def match_baselines(name: str, baselines: Any, inputs: Inputs, per_instance: boo
                 f"instance ({x.shape[0]})."
             )
         result.append(b)
-    _check_finite(name, tuple(result))
+    for i, b in enumerate(result):
+        check_finite(b, f"{name}[{i}]" if len(result) > 1 else name)
     return tuple(result)
 
 
@@ -219,17 +211,11 @@ def predict_rows(forward: SurvivalForward, inputs: Inputs, batch_size: int) -> t
     return torch.cat(parts, dim=0)
 
 
-METHOD_OPTIONS: dict[str, tuple[str, ...]] = {
-    "grad": (),
-    "gxi": (),
-    "smoothgrad": ("n_samples", "noise_level", "stdevs", "reference"),
-    "intgrad": ("n_steps", "integration"),
-    "gradshap": ("sampling", "path_points", "n_steps", "n_samples", "tolerance"),
-}
+METHOD_OPTIONS: dict[str, tuple[str, ...]] = {m: registry.METHODS[m].options for m in METHODS}
 """Keyword options of each built-in method (besides ``seed``, ``batch_size``,
 ``show_progress`` and ``feature_names``, which :func:`explain` takes for every method)."""
 
-_TAKES_BASELINES = ("smoothgrad", "intgrad", "gradshap")
+_TAKES_BASELINES = tuple(m for m in METHODS if registry.METHODS[m].baselines != "none")
 
 
 def check_options(method: str, baselines: Any, options: dict[str, Any]) -> None:
@@ -413,15 +399,15 @@ def gradient_attributions(
     reference: Any = None,
     sampling: str | None = None,
     seed: int | None = None,
-    batch_size: int = 4096,
+    batch_size: int = DEFAULT_JACOBIAN_POINTS,
     show_progress: bool = False,
     row_index: Any = None,
-) -> dict[str, Any]:
+) -> MethodResult:
     """Compute one of the five gradient methods for every time point.
 
-    See :func:`explain` for the arguments (None means the method's default). Returns a dict
-    with ``attributions`` (tuple of ``[B, T, *S]``), ``prediction`` ``[B, T]``,
-    ``reference_prediction`` (or None), ``baselines`` and the resolved ``options``.
+    See :func:`~captum_surv.explain` for the arguments (None means the method's default);
+    ``batch_size`` counts sample points per Jacobian evaluation (default
+    :data:`DEFAULT_JACOBIAN_POINTS`). Returns a :class:`~captum_surv.attr.result.MethodResult`.
 
     Integer inputs are held fixed: no noise, no path, their attributions are zeros.
 
@@ -449,14 +435,10 @@ def gradient_attributions(
             if value is not None
         },
     )
-    batch_size = check_count("batch_size", batch_size)
+    batch_size = positive_int(batch_size, "batch_size")
     n = inputs[0].shape[0]
     floating = [x.is_floating_point() for x in inputs]
-    generator = torch.Generator(device="cpu")
-    if seed is not None:
-        generator.manual_seed(int(seed))
-    else:
-        generator.seed()
+    generator = make_generator(seed)
     acc = _Accumulator(forward, inputs, batch_size, show_progress, method)
     options: dict[str, Any] = {"batch_size": batch_size}
     reference_prediction = None
@@ -475,7 +457,7 @@ def gradient_attributions(
         multiplier = inputs if method == "gxi" else None
         acc.add(inputs, owner_all, torch.ones(n), multiplier)
     elif method == "smoothgrad":
-        n_samples = check_count("n_samples", 10 if n_samples is None else n_samples)
+        n_samples = positive_int(10 if n_samples is None else n_samples, "n_samples")
         if stdevs is not None:
             scale, options["stdevs"] = _absolute_stdevs(stdevs, inputs)
         else:
@@ -526,7 +508,7 @@ def gradient_attributions(
         acc.add(tuple(points), owner, torch.full((n * n_samples,), 1.0 / n_samples), None)
         options.update(n_samples=n_samples, seed=seed)
     elif method == "intgrad":
-        n_steps = check_count("n_steps", 50 if n_steps is None else n_steps)
+        n_steps = positive_int(50 if n_steps is None else n_steps, "n_steps")
         integration = "gausslegendre" if integration is None else integration
         if integration not in INTEGRATIONS:
             raise ValueError(
@@ -612,21 +594,15 @@ def gradient_attributions(
             reference_prediction=reference_prediction,
         )
         options.update(shap_options, seed=seed)
-        return {
-            "attributions": totals,
-            "prediction": prediction,
-            "reference_prediction": reference_prediction,
-            "baselines": used_baselines,
-            "options": options,
-        }
+        return MethodResult(totals, prediction, reference_prediction, used_baselines, options)
 
-    return {
-        "attributions": tuple(acc.totals),
-        "prediction": predict_rows(forward, inputs, batch_size),
-        "reference_prediction": reference_prediction,
-        "baselines": used_baselines,
-        "options": options,
-    }
+    return MethodResult(
+        tuple(acc.totals),
+        predict_rows(forward, inputs, batch_size),
+        reference_prediction,
+        used_baselines,
+        options,
+    )
 
 
 GRADSHAP_SAMPLINGS = ("gausslegendre", "stratified", "uniform", "random")
@@ -676,7 +652,7 @@ def _gradshap(
                 "sampling='random' draws n_samples (reference row, path point) pairs; "
                 "path_points/n_steps apply to the other samplings."
             )
-        count = check_count("n_samples", 50 if n_samples is None else n_samples)
+        count = positive_int(50 if n_samples is None else n_samples, "n_samples")
     else:
         if n_samples is not None:
             raise ValueError(
@@ -686,7 +662,7 @@ def _gradshap(
         if path_points is not None and n_steps is not None and path_points != n_steps:
             raise ValueError("Pass path_points or its alias n_steps, not both.")
         given = path_points if path_points is not None else n_steps
-        count = check_count("path_points", DEFAULT_PATH_POINTS if given is None else given)
+        count = positive_int(DEFAULT_PATH_POINTS if given is None else given, "path_points")
     if tolerance is not None and not float(tolerance) > 0:
         raise ValueError(f"tolerance must be a positive number, got {tolerance!r}.")
     n = inputs[0].shape[0]

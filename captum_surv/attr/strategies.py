@@ -1,36 +1,10 @@
-"""How :class:`~captum_surv.TimeAttribution` runs each Captum attribution class.
+"""Which strategy runs each ``captum.attr`` class in :class:`~captum_surv.TimeAttribution`.
 
-This module is the package's second compatibility surface with Captum (the first is
-``captum_surv._compat``, which holds every import of a private Captum name): it lists
-every public ``captum.attr`` attribution class by name, with the strategy that computes its
-attributions for all time points at once, and the facts about each class's call protocol
-that the strategies rely on (which classes hook the network's modules, which draw their
-baselines from a distribution, which take no ``target``). A new Captum release that adds
-an attribution class needs one entry here; the test suite fails until it has one.
-
-Every strategy returns what the *loop* returns: the wrapped method called once per time
-point ``target=0, ..., n_times - 1`` with the random number generators restored to their
-state at the call before each target, stacked on a new axis 1.
-
-Strategies:
-
-* ``"stacked rows"``: every instance is repeated once per time point (row ``b * T + t``
-  with target ``t``) and Captum runs once per block of rows. Where Captum exposes the
-  gradient function, it is replaced for the call by one backward pass of the summed
-  selected outputs (for hook-free input-gradient methods, by the gradients of all time
-  points once per distinct evaluation point). Exact because the forward's network runs in
-  eval mode, so rows are independent.
-* ``"gradient replay"``: one pass per time point with the random state restored; the
-  gradients of all time points are computed in the first pass and replayed in the others.
-* ``"native multi-output"``: Captum evaluates every perturbation once for all time points
-  (``target=None``).
-* ``"forward replay"``: one pass per time point (the surrogate model is fitted per time
-  point); the perturbed inputs are drawn identically and the forward is evaluated in the
-  first pass only.
-* ``"target-free"``: the method attributes a neuron or a layer's activation, which does not
-  depend on the output time point (it takes no ``target``); it runs once and its result is
-  repeated along the time axis.
-* ``"loop"``: the loop itself, with a progress bar over the time points.
+Reads the class -> strategy table from :mod:`captum_surv.attr.registry` and holds the facts
+about Captum's classes that the strategies rely on (which hook modules, which draw
+baselines from a distribution, which take no ``target``). With
+:mod:`captum_surv.attr.captum_protocol` it is a compatibility surface with Captum; the
+strategies are explained in ``docs/developer.md``.
 """
 
 from __future__ import annotations
@@ -40,10 +14,21 @@ from typing import Any
 
 import captum.attr as _attr
 
+from captum_surv.attr.registry import (
+    CAPTUM_METHODS,
+    FORWARD_REPLAY,
+    GRADIENT_REPLAY,
+    LOOP,
+    MULTI_OUTPUT,
+    STACKED,
+    TARGET_FREE,
+)
+
 __all__ = [
     "FORWARD_REPLAY",
     "GRADIENT_REPLAY",
     "LOOP",
+    "MULTI_OUTPUT",
     "NATIVE",
     "NOT_APPLICABLE",
     "STACKED",
@@ -52,19 +37,15 @@ __all__ = [
     "strategy_table",
 ]
 
-STACKED = "stacked rows"
-GRADIENT_REPLAY = "gradient replay"
-NATIVE = "native multi-output"
-FORWARD_REPLAY = "forward replay"
-TARGET_FREE = "target-free"
-LOOP = "loop"
+NATIVE = MULTI_OUTPUT
+"""Former name of :data:`MULTI_OUTPUT` (kept for code that imported it)."""
 
 STRATEGIES: dict[str, str] = {
     STACKED: "one Captum call on instances x time points stacked as rows; one backward pass "
     "of the summed outputs where Captum exposes the gradient function",
     GRADIENT_REPLAY: "one pass per time point with the random state replayed; the gradients "
     "of all time points are computed in the first pass",
-    NATIVE: "Captum evaluates each perturbation once for all time points (target=None)",
+    MULTI_OUTPUT: "Captum evaluates each perturbation once for all time points (target=None)",
     FORWARD_REPLAY: "one surrogate fit per time point; perturbations drawn and evaluated once",
     TARGET_FREE: "the method takes no target (a neuron or a layer's activation is explained): "
     "one call, repeated along the time axis",
@@ -72,56 +53,8 @@ STRATEGIES: dict[str, str] = {
 }
 """Strategy name -> one-line description."""
 
-# Captum class name -> strategy. Looked up along the class's MRO (most specific first), so
-# user subclasses inherit the strategy of the Captum class they extend.
-_BY_NAME: dict[str, str] = {
-    # hook-free input gradients (gradients of all time points once per distinct point)
-    "Saliency": STACKED,
-    "InputXGradient": STACKED,
-    "IntegratedGradients": STACKED,
-    # methods that hook the network's modules, and layer / neuron methods with a target
-    "DeepLift": STACKED,
-    "DeepLiftShap": STACKED,
-    "GuidedBackprop": STACKED,
-    "Deconvolution": STACKED,
-    "GuidedGradCam": STACKED,
-    "LRP": STACKED,
-    "LayerLRP": STACKED,
-    "LayerIntegratedGradients": STACKED,
-    "LayerConductance": STACKED,
-    "InternalInfluence": STACKED,
-    "LayerGradCam": STACKED,
-    "LayerGradientXActivation": STACKED,
-    "LayerDeepLift": STACKED,
-    "LayerDeepLiftShap": STACKED,
-    "NeuronConductance": STACKED,
-    # random draws per call
-    "GradientShap": GRADIENT_REPLAY,
-    "LayerGradientShap": LOOP,
-    # perturbations
-    "FeatureAblation": NATIVE,
-    "FeaturePermutation": NATIVE,
-    "Occlusion": NATIVE,
-    "ShapleyValueSampling": NATIVE,
-    "ShapleyValues": NATIVE,
-    "LayerFeatureAblation": NATIVE,
-    "LayerFeaturePermutation": NATIVE,
-    "Lime": FORWARD_REPLAY,
-    "KernelShap": FORWARD_REPLAY,
-    "LimeBase": FORWARD_REPLAY,
-    # no target: a neuron or a layer activation is explained
-    "LayerActivation": TARGET_FREE,
-    "NeuronGradient": TARGET_FREE,
-    "NeuronIntegratedGradients": TARGET_FREE,
-    "NeuronGradientShap": TARGET_FREE,
-    "NeuronDeepLift": TARGET_FREE,
-    "NeuronDeepLiftShap": TARGET_FREE,
-    "NeuronGuidedBackprop": TARGET_FREE,
-    "NeuronDeconvolution": TARGET_FREE,
-    "NeuronFeatureAblation": TARGET_FREE,
-    # a wrapper: its strategy follows the wrapped method (see noise_tunnel_strategy)
-    "NoiseTunnel": LOOP,
-}
+# Captum class name -> strategy, read from the method registry.
+_BY_NAME: dict[str, str] = {name: s.strategy for name, s in CAPTUM_METHODS.items()}
 
 NOT_APPLICABLE: dict[str, str] = {
     "Attribution": "abstract base class",

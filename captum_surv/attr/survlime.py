@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from captum_surv.attr.methods import check_count
+from captum_surv._validation import as_matrix, check_finite, check_index, positive_int
 from captum_surv.models.base import SurvivalForward
 
 EPSILON = 1e-6
@@ -152,13 +152,7 @@ class SurvLIMEExplanation:
         return ax
 
     def _index(self, instance: int) -> int:
-        if not isinstance(instance, (int, np.integer)) or not -self.n_instances <= instance < (
-            self.n_instances
-        ):
-            raise ValueError(
-                f"instance must be an int in [0, {self.n_instances}), got {instance!r}."
-            )
-        return int(instance) % self.n_instances
+        return check_index(instance, self.n_instances, "instance")
 
     def __repr__(self) -> str:
         return (
@@ -169,16 +163,10 @@ class SurvLIMEExplanation:
 
 
 def _as_matrix(name: str, value: Any) -> np.ndarray:
-    if isinstance(value, pd.DataFrame):
-        value = value.to_numpy()
-    if isinstance(value, torch.Tensor):
-        value = value.detach().cpu().numpy()
-    array = np.asarray(value, dtype=np.float64)
-    if array.ndim != 2:
-        raise ValueError(f"{name} must be a 2-D table [n, p], got shape {array.shape}.")
-    if not np.isfinite(array).all():
-        raise ValueError(f"{name} contains NaN or inf; pass finite values.")
-    return array
+    """A finite 2-D table (tensor, array or DataFrame) as a float64 numpy array."""
+    tensor, _ = as_matrix(value, name)
+    check_finite(tensor, name)
+    return tensor.to(torch.float64).cpu().numpy()
 
 
 def survlime(
@@ -255,7 +243,7 @@ def survlime(
         )
     sigma = default_kernel_width(*train.shape) if kernel_width is None else float(kernel_width)
     if neighbours is None:
-        n_neighbours = check_count("n_neighbours", n_neighbours)
+        n_neighbours = positive_int(n_neighbours, "n_neighbours")
         rng = np.random.RandomState(seed)
         z = np.stack(
             [rng.normal(0.0, 1.0, size=(n_neighbours, p)) @ np.diag(sigma * sd) + row for row in x]
@@ -281,7 +269,7 @@ def survlime(
 
     def cumhazard(rows: np.ndarray) -> torch.Tensor:
         xt = torch.as_tensor(rows, dtype=_dtype(forward))
-        size = rows.shape[0] if batch_size is None else check_count("batch_size", batch_size)
+        size = rows.shape[0] if batch_size is None else positive_int(batch_size, "batch_size")
         with torch.no_grad():
             out = torch.cat([forward(xt[s : s + size]) for s in range(0, rows.shape[0], size)])
         out = out.double()

@@ -34,7 +34,9 @@ from typing import Any
 import torch
 from tqdm.auto import tqdm
 
-from captum_surv.attr.methods import Inputs, check_count, match_baselines, predict_rows
+from captum_surv._validation import make_generator, positive_int
+from captum_surv.attr.methods import Inputs, match_baselines, predict_rows
+from captum_surv.attr.result import MethodResult
 from captum_surv.models.base import SurvivalForward
 
 ESTIMATORS = ("auto", "exact", "permutation")
@@ -255,7 +257,7 @@ def survshap_attributions(
         )
     if estimator not in ESTIMATORS:
         raise ValueError(f"estimator={estimator!r} is unknown; choose one of {list(ESTIMATORS)}.")
-    rows = DEFAULT_ROWS if batch_size is None else check_count("batch_size", batch_size)
+    rows = DEFAULT_ROWS if batch_size is None else positive_int(batch_size, "batch_size")
     background = match_baselines("baselines", baselines, inputs, per_instance=False)
     if any(b.shape[0] != background[0].shape[0] for b in background):
         raise ValueError("All baseline tensors need the same number of background rows.")
@@ -281,17 +283,13 @@ def survshap_attributions(
         phi = _exact(values, n, n_players, show_progress)
         options["n_coalitions"] = 1 << n_players
     else:
-        n_permutations = check_count("n_permutations", n_permutations)
+        n_permutations = positive_int(n_permutations, "n_permutations")
         if n_permutations < 2 or n_permutations % 2:
             raise ValueError(
                 f"n_permutations must be an even number >= 2 (each random order is used with "
                 f"its reverse), got {n_permutations}."
             )
-        generator = torch.Generator()
-        if seed is None:
-            generator.seed()
-        else:
-            generator.manual_seed(int(seed))
+        generator = make_generator(seed)
         phi, stderr = _permutation(
             values,
             n,
@@ -305,11 +303,11 @@ def survshap_attributions(
         options.update(n_permutations=n_permutations, seed=seed)
     options["background_rows"] = int(background[0].shape[0])
     options["batch_size"] = rows
-    return {
-        "attributions": _spread(phi, players, inputs),
-        "standard_error": None if stderr is None else _spread(stderr, players, inputs),
-        "prediction": prediction,
-        "reference_prediction": reference.to(prediction.dtype).expand(n, -1).clone(),
-        "baselines": background,
-        "options": options,
-    }
+    return MethodResult(
+        attributions=_spread(phi, players, inputs),
+        prediction=prediction,
+        reference_prediction=reference.to(prediction.dtype).expand(n, -1).clone(),
+        baselines=background,
+        options=options,
+        standard_error=None if stderr is None else _spread(stderr, players, inputs),
+    )

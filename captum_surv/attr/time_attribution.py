@@ -10,10 +10,8 @@ at once, shaped ``[batch, n_times, *input.shape[1:]]``: exactly what looping the
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import inspect
-import random
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
@@ -30,25 +28,27 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from captum_surv import _compat
+from captum_surv._validation import as_tensors, check_finite, positive_int
 from captum_surv.attr import strategies as _strategies
-from captum_surv.attr.jacobian import output_jacobian
-from captum_surv.attr.strategies import (
-    FORWARD_REPLAY as _FORWARD_REPLAY,
+from captum_surv.attr.captum_protocol import (
+    ForwardReplay,
+    GradientReplay,
+    HeldFixed,
+    RNGState,
+    StackedGradients,
+    constant_branches_track_gradients,
+    forward_slots,
+    swap_attribute,
+    yield_none,
 )
-from captum_surv.attr.strategies import (
-    GRADIENT_REPLAY as _REPLAY,
-)
-from captum_surv.attr.strategies import (
-    LOOP as _LOOP,
-)
-from captum_surv.attr.strategies import (
-    NATIVE as _NATIVE,
-)
-from captum_surv.attr.strategies import (
-    STACKED as _STACKED,
-)
-from captum_surv.attr.strategies import (
-    TARGET_FREE as _TARGET_FREE,
+from captum_surv.attr.registry import (
+    CAPTUM_METHODS,
+    FORWARD_REPLAY,
+    GRADIENT_REPLAY,
+    LOOP,
+    MULTI_OUTPUT,
+    STACKED,
+    TARGET_FREE,
 )
 from captum_surv.models.base import SurvivalForward
 
@@ -57,7 +57,9 @@ __all__ = ["DEFAULT_BATCH_SIZE", "SUPPORTED_ATTRIBUTIONS", "TimeAttribution"]
 DEFAULT_BATCH_SIZE = 65_536
 """Default number of network rows (evaluation points x time points) processed together."""
 
-SUPPORTED_ATTRIBUTIONS: tuple[str, ...] = tuple(name for name, _ in _strategies.strategy_table())
+SUPPORTED_ATTRIBUTIONS: tuple[str, ...] = tuple(
+    name for name in sorted(CAPTUM_METHODS) if name in _strategies.captum_attribution_classes()
+)
 """Names of the ``captum.attr`` classes that :class:`TimeAttribution` runs (see
 :meth:`TimeAttribution.supported` for the strategy of each)."""
 
@@ -170,13 +172,13 @@ class TimeAttribution:
             )
         self.attribution = attribution
         self.strategy, self._inner = self._check_method(attribution)
-        if strategy not in (None, "auto", _LOOP):
+        if strategy not in (None, "auto", LOOP):
             raise ValueError(
                 f"Unknown strategy {strategy!r}: pass None or 'auto' (the fastest exact "
                 "strategy of the method) or 'loop' (one Captum call per time point)."
             )
-        if strategy == _LOOP and self.strategy != _TARGET_FREE:
-            self.strategy = _LOOP
+        if strategy == LOOP and self.strategy != TARGET_FREE:
+            self.strategy = LOOP
         forward = getattr(attribution, "forward_func", None)
         if not isinstance(forward, SurvivalForward):
             raise TypeError(
@@ -187,7 +189,7 @@ class TimeAttribution:
             )
         self.forward_func: SurvivalForward = forward
         if batch_size is not None:
-            _check_positive_int(batch_size, "batch_size")
+            positive_int(batch_size, "batch_size")
         self.batch_size = batch_size
         self.show_progress = bool(show_progress)
         self._check_layers(attribution)
@@ -309,15 +311,15 @@ class TimeAttribution:
         budget: int,
     ) -> Any:
         inputs_arg = inputs_tuple if is_tuple else inputs_tuple[0]
-        if self.strategy == _REPLAY:
+        if self.strategy == GRADIENT_REPLAY:
             return self._gradient_replay(inputs_arg, n_batch, call, budget)
-        if self.strategy == _STACKED:
+        if self.strategy == STACKED:
             return self._stacked(inputs_tuple, is_tuple, n_batch, call, budget)
-        if self.strategy == _NATIVE:
-            return self._native(inputs_tuple, is_tuple, n_batch, call, budget)
-        if self.strategy == _FORWARD_REPLAY:
+        if self.strategy == MULTI_OUTPUT:
+            return self._multi_output(inputs_tuple, is_tuple, n_batch, call, budget)
+        if self.strategy == FORWARD_REPLAY:
             return self._forward_replay(inputs_tuple, is_tuple, n_batch, call)
-        if self.strategy == _TARGET_FREE:
+        if self.strategy == TARGET_FREE:
             return self._target_free(inputs_arg, n_batch, call)
         return self._loop(inputs_arg, n_batch, call)
 
@@ -346,12 +348,12 @@ class TimeAttribution:
         extra = call.get("additional_forward_args")
         extra = () if extra is None else extra if isinstance(extra, tuple) else (extra,)
         inner_call["additional_forward_args"] = tuple(inputs[i] for i in fixed) + extra
-        held = _HeldFixed(self.forward_func, len(inputs), fixed)
+        held = HeldFixed(self.forward_func, len(inputs), fixed)
         with contextlib.ExitStack() as stack:
-            for owner, name in _forward_slots(self.attribution, self.forward_func):
-                stack.enter_context(_swap_attribute(owner, name, held))
+            for owner, name in forward_slots(self.attribution, self.forward_func):
+                stack.enter_context(swap_attribute(owner, name, held))
             if _strategies.uses_module_hooks(self._inner):
-                stack.enter_context(_constant_branches_track_gradients(self.forward_func))
+                stack.enter_context(constant_branches_track_gradients(self.forward_func))
             out = self._run(tuple(inputs[i] for i in varying), True, n_batch, inner_call, budget)
         attributions, rest = (
             (out[0], out[1:])
@@ -455,17 +457,6 @@ class TimeAttribution:
 
     def _validate(self, inputs: tuple[torch.Tensor, ...], call: dict[str, Any]) -> int:
         n_batch = inputs[0].shape[0]
-        for i, x in enumerate(inputs):
-            if x.dim() == 0:
-                raise ValueError(f"Input {i} is a scalar; inputs need a batch dimension first.")
-            if x.shape[0] != n_batch:
-                raise ValueError(
-                    f"Input tensors have different batch sizes ({n_batch} and {x.shape[0]} "
-                    f"for input {i}); every input needs one row per instance."
-                )
-            _check_finite(x, f"Input {i}")
-        if n_batch == 0:
-            raise ValueError("Empty batch: the inputs have 0 rows; pass at least one instance.")
         extra = call.get("additional_forward_args")
         n_extra = 0 if extra is None else len(extra) if isinstance(extra, tuple) else 1
         n_inputs = self.forward_func.n_inputs
@@ -479,7 +470,7 @@ class TimeAttribution:
                 f"{n_inputs} tensors for a multi-input network."
             )
         for value in _tensors_in(extra):
-            _check_finite(value, "additional_forward_args")
+            check_finite(value, "additional_forward_args")
         baselines = call.get("baselines")
         if baselines is not None and not callable(baselines):
             base = baselines if isinstance(baselines, tuple) else (baselines,)
@@ -493,7 +484,7 @@ class TimeAttribution:
             )
             for i, (b, x) in enumerate(zip(base, inputs, strict=True)):
                 if isinstance(b, torch.Tensor):
-                    _check_finite(b, f"Baseline {i}")
+                    check_finite(b, f"baselines[{i}]" if len(base) > 1 else "baselines")
                     if b.dim() == 0:
                         continue
                     if distribution:
@@ -514,7 +505,7 @@ class TimeAttribution:
 
     def _budget(self, batch_size: int | None) -> int:
         if batch_size is not None:
-            _check_positive_int(batch_size, "batch_size")
+            positive_int(batch_size, "batch_size")
             return batch_size
         if self.batch_size is not None:
             return self.batch_size
@@ -540,13 +531,13 @@ class TimeAttribution:
         points = n_batch * _points_per_instance(method, call)
         per_chunk = max(1, min(n_times, budget // max(1, points)))
         chunks = [list(range(s, min(s + per_chunk, n_times))) for s in range(0, n_times, per_chunk)]
-        rng = _RNGState.capture()
+        rng = RNGState.capture()
         results: list[Any] = [None] * n_times
         original = owner.gradient_func
         try:
             with self._progress(n_times, self.get_name()) as bar:
                 for targets in chunks:
-                    replay = _GradientReplay(targets, budget)
+                    replay = GradientReplay(targets, budget)
                     owner.gradient_func = replay
                     for j, t in enumerate(targets):
                         rng.restore()
@@ -559,7 +550,7 @@ class TimeAttribution:
 
     def _loop(self, inputs_arg: Any, n_batch: int, call: dict[str, Any]) -> Any:
         """The plain loop over targets, re-seeding (restoring the RNG) before each."""
-        rng = _RNGState.capture()
+        rng = RNGState.capture()
         results = []
         with self._progress(self.n_times, self.get_name()) as bar:
             for t in range(self.n_times):
@@ -659,7 +650,7 @@ class TimeAttribution:
     def _stacked_gradients(self, budget: int) -> Any:
         """Context for the stacked strategy's gradient functions; yields the dedupe or None.
 
-        Hook-free input-gradient methods get :class:`_StackedGradients` (all time points once
+        Hook-free input-gradient methods get :class:`StackedGradients` (all time points once
         per distinct point); every other gradient function that Captum exposes (on the method
         or its Guided Backprop part) takes one backward pass of the summed selected outputs;
         LayerIntegratedGradients' per-call gradient factory and the layer-gradient function
@@ -669,22 +660,22 @@ class TimeAttribution:
         method = self.attribution
         default = _compat.captum_default_gradient_func()
         if isinstance(method, LayerIntegratedGradients):
-            return _yield_none(_compat.summed_layer_gradients(method))
+            return yield_none(_compat.summed_layer_gradients(method))
         if _strategies.is_hook_free_input_gradient(method):
             if method.gradient_func is not default:
                 return contextlib.nullcontext()  # a user's gradient function: keep it
-            return _swap_attribute(method, "gradient_func", _StackedGradients(budget))
+            return swap_attribute(method, "gradient_func", StackedGradients(budget))
         stack = contextlib.ExitStack()
         parts = [p for p in (method, getattr(method, "grad_cam", None)) if p is not None]
         stack.enter_context(_compat.summed_layer_gradient_calls(parts))
         for owner in (method, getattr(method, "guided_backprop", None)):
             if owner is not None and getattr(owner, "gradient_func", None) is default:
                 stack.enter_context(
-                    _swap_attribute(owner, "gradient_func", _compat.summed_gradients)
+                    swap_attribute(owner, "gradient_func", _compat.summed_gradients)
                 )
-        return _yield_none(stack)
+        return yield_none(stack)
 
-    def _native(
+    def _multi_output(
         self,
         inputs: tuple[torch.Tensor, ...],
         is_tuple: bool,
@@ -707,7 +698,7 @@ class TimeAttribution:
         else:
             per_eval = int(call.get("perturbations_per_eval", 1) or 1)
             per_chunk = max(1, budget // per_eval)
-        rng = _RNGState.capture()
+        rng = RNGState.capture()
         parts = []
         starts = range(0, n_batch, per_chunk)
         with self._progress(len(starts), self.get_name()) as bar:
@@ -768,10 +759,10 @@ class TimeAttribution:
                     chunk_call["additional_forward_args"] = _take_rows(
                         call["additional_forward_args"], n_batch, index
                     )
-                cache = _ForwardReplay(forward)
-                rng = _RNGState.capture()
+                cache = ForwardReplay(forward)
+                rng = RNGState.capture()
                 passes = []
-                with _swap_attribute(method, "forward_func", cache):
+                with swap_attribute(method, "forward_func", cache):
                     for t in range(n_times):
                         rng.restore()
                         cache.start_pass(record=t == 0)
@@ -787,296 +778,18 @@ class TimeAttribution:
         return _map_tensors(lambda *p: torch.cat(p), *per_instance)
 
 
-# --------------------------------------------------------------------------- replay helpers
-class _RNGState:
-    """The state of every random number generator Captum draws from."""
-
-    def __init__(self) -> None:
-        self.torch = torch.get_rng_state()
-        self.numpy = np.random.get_state()
-        self.python = random.getstate()
-        self.cuda = (
-            torch.cuda.get_rng_state_all()
-            if torch.cuda.is_available() and torch.cuda.is_initialized()
-            else None
-        )
-
-    @classmethod
-    def capture(cls) -> _RNGState:
-        return cls()
-
-    def restore(self) -> None:
-        torch.set_rng_state(self.torch)
-        np.random.set_state(self.numpy)
-        random.setstate(self.python)
-        if self.cuda is not None:
-            torch.cuda.set_rng_state_all(self.cuda)
-
-
-def _fingerprint(tensors: Sequence[Any]) -> tuple:
-    """A cheap exact identity of a sequence of tensors (shape, dtype and a content hash)."""
-    parts = []
-    for x in tensors:
-        if isinstance(x, torch.Tensor):
-            data = x.detach().reshape(-1).contiguous().cpu().view(torch.uint8)
-            digest = hashlib.blake2b(data.numpy().tobytes(), digest_size=16)
-            parts.append((tuple(x.shape), str(x.dtype), digest.hexdigest()))
-        else:
-            parts.append(repr(x))
-    return tuple(parts)
-
-
-class _GradientReplay:
-    """A Captum ``gradient_func`` computing every target of a chunk in its first pass.
-
-    Captum calls ``gradient_func(forward_fn, inputs, target_ind, additional_forward_args)``
-    one or more times per ``attribute`` call. In the recording pass each call evaluates the
-    gradients for all targets of the chunk at the given points (:func:`_target_gradients`)
-    and returns those of the pass's target. In later passes the n-th call returns the stored
-    gradients of the n-th recorded call for that pass's target, after checking that its
-    inputs are identical (otherwise, e.g. with a non-reproducible random draw, it computes
-    them afresh).
-    """
-
-    def __init__(self, targets: list[int], rows_per_call: int) -> None:
-        self.targets = targets
-        self.rows_per_call = rows_per_call
-        self.calls: list[tuple[tuple, tuple[torch.Tensor, ...]]] = []
-        self.record = True
-        self.target = targets[0]
-        self.position = 0
-        self.recomputed = 0
-
-    def start_pass(self, record: bool, target: int) -> None:
-        self.record, self.target, self.position = record, target, 0
-
-    def __call__(
-        self,
-        forward_fn: Callable[..., torch.Tensor],
-        inputs: Any,
-        target_ind: Any = None,
-        additional_forward_args: Any = None,
-    ) -> tuple[torch.Tensor, ...]:
-        inputs = inputs if isinstance(inputs, tuple) else (inputs,)
-        column = self.targets.index(self.target)
-        if self.record:
-            grads = _target_gradients(
-                forward_fn, inputs, self.targets, additional_forward_args, self.rows_per_call
-            )
-            self.calls.append((_fingerprint(inputs), grads))
-            return tuple(g[:, column] for g in grads)
-        if self.position < len(self.calls):
-            key, grads = self.calls[self.position]
-            self.position += 1
-            if key == _fingerprint(inputs):
-                return tuple(g[:, column] for g in grads)
-        self.recomputed += 1
-        return _compat.summed_gradients(forward_fn, inputs, target_ind, additional_forward_args)
-
-
-class _StackedGradients:
-    """A Captum ``gradient_func`` for stacked rows that evaluates each point only once.
-
-    In the stacked layout each instance's row is repeated for the block's time points, so
-    Captum's evaluation points (inputs, or IntegratedGradients' interpolation points) come in
-    runs of identical rows with targets ``t0, ..., t1 - 1``. This function checks that
-    structure exactly, computes the gradients of all the block's targets once per distinct
-    point (:func:`_target_gradients`) and hands every row the gradient for its target.
-    Anything else falls back to one backward of the summed selected outputs.
-    """
-
-    def __init__(self, rows_per_call: int) -> None:
-        self.rows_per_call = rows_per_call
-        self.targets: list[int] = []
-
-    def set_block(self, targets: list[int]) -> None:
-        self.targets = targets
-
-    def __call__(
-        self,
-        forward_fn: Callable[..., torch.Tensor],
-        inputs: Any,
-        target_ind: Any = None,
-        additional_forward_args: Any = None,
-    ) -> tuple[torch.Tensor, ...]:
-        inputs = inputs if isinstance(inputs, tuple) else (inputs,)
-        runs = self._distinct(inputs, target_ind, additional_forward_args)
-        if runs is None:
-            return _compat.summed_gradients(forward_fn, inputs, target_ind, additional_forward_args)
-        points, extra = runs
-        grads = _target_gradients(forward_fn, points, self.targets, extra, self.rows_per_call)
-        return tuple(g.reshape(x.shape) for g, x in zip(grads, inputs, strict=True))
-
-    def _distinct(self, inputs: tuple, target_ind: Any, extra: Any) -> tuple | None:
-        """The distinct points (and forward arguments) if rows come in runs, else None."""
-        n_t = len(self.targets)
-        n_rows = inputs[0].shape[0]
-        if n_t == 0 or n_rows % n_t:
-            return None
-        n_points = n_rows // n_t
-        expected = torch.as_tensor(self.targets, device=inputs[0].device).repeat(n_points)
-        if isinstance(target_ind, list):
-            target_ind = torch.as_tensor(target_ind, device=inputs[0].device)
-        if isinstance(target_ind, int):
-            target_ind = torch.full((1,), target_ind, device=inputs[0].device)
-        if not isinstance(target_ind, torch.Tensor):
-            return None
-        target_ind = target_ind.reshape(-1).to(expected.device)
-        if target_ind.numel() == 1:
-            target_ind = target_ind.expand(n_rows)
-        if not torch.equal(target_ind, expected):
-            return None
-
-        def first_of_runs(x: Any) -> Any:
-            if isinstance(x, torch.Tensor) and x.dim() > 0 and x.shape[0] == n_rows:
-                runs = x.reshape(n_points, n_t, *x.shape[1:])
-                if not torch.equal(runs, runs[:, :1].expand_as(runs)):
-                    raise _NotRuns
-                return runs[:, 0]
-            if isinstance(x, tuple):
-                return tuple(first_of_runs(v) for v in x)
-            return x
-
-        try:
-            return first_of_runs(inputs), first_of_runs(extra)
-        except _NotRuns:
-            return None
-
-
-class _NotRuns(Exception):
-    pass
-
-
-def _target_gradients(
-    forward_fn: Callable[..., torch.Tensor],
-    points: tuple[torch.Tensor, ...],
-    targets: list[int],
-    extra: Any,
-    rows_per_call: int,
-) -> tuple[torch.Tensor, ...]:
-    """Gradients of ``forward_fn(points)[:, t]`` for every ``t`` in ``targets``.
-
-    Returns a tuple of ``[P, len(targets), *S]`` tensors. For a :class:`SurvivalForward`
-    with tensor-only extra arguments the Jacobian engine of
-    :func:`captum_surv.attr.jacobian.output_jacobian` computes all time points at once (one
-    backward pass of the log-risk for proportional hazards, forward or batched reverse mode
-    for discrete heads); otherwise points x targets are stacked as rows with one backward
-    pass of the summed selected outputs. ``rows_per_call`` bounds the rows per evaluation.
-    """
-    extra_tuple = () if extra is None else extra if isinstance(extra, tuple) else (extra,)
-    use_jacobian = isinstance(forward_fn, SurvivalForward) and all(
-        isinstance(a, torch.Tensor) and a.is_floating_point() for a in extra_tuple
-    )
-    n_points, n_targets = points[0].shape[0], len(targets)
-    columns = torch.as_tensor(targets, device=points[0].device)
-    width = forward_fn.n_times if use_jacobian else n_targets
-    per_call = max(1, rows_per_call // max(1, width))
-    pieces: list[list[torch.Tensor]] = [[] for _ in points]
-    for start in range(0, n_points, per_call):
-        stop = min(start + per_call, n_points)
-        n = stop - start
-        if use_jacobian:
-            rows = tuple(x[start:stop].detach() for x in points)
-            rows += _slice_repeat_rows(extra_tuple, n_points, start, stop, 1)
-            jacobians, _ = output_jacobian(forward_fn, rows)
-            grads = tuple(j.index_select(1, columns.to(j.device)) for j in jacobians)
-        else:
-            stacked = tuple(
-                x[start:stop].detach().repeat_interleave(n_targets, dim=0).requires_grad_(True)
-                for x in points
-            )
-            extra_rows = _slice_repeat_rows(extra, n_points, start, stop, n_targets)
-            flat = _compat.summed_gradients(forward_fn, stacked, columns.repeat(n), extra_rows)
-            grads = tuple(
-                g.reshape(n, n_targets, *x.shape[1:]) for g, x in zip(flat, points, strict=True)
-            )
-        for piece, g, x in zip(pieces, grads, points, strict=False):
-            piece.append(g.to(device=x.device, dtype=x.dtype))
-    return tuple(torch.cat(piece) for piece in pieces)
-
-
-class _ForwardReplay:
-    """A forward function that records its outputs in one pass and replays them later."""
-
-    def __init__(self, forward: Callable[..., torch.Tensor]) -> None:
-        self.forward = forward
-        self.calls: list[tuple[tuple, torch.Tensor]] = []
-        self.record = True
-        self.position = 0
-
-    def start_pass(self, record: bool) -> None:
-        self.record, self.position = record, 0
-
-    def __call__(self, *args: Any) -> torch.Tensor:
-        if self.record:
-            out = self.forward(*args)
-            self.calls.append((_fingerprint(args), out.detach()))
-            return out
-        if self.position < len(self.calls):
-            key, out = self.calls[self.position]
-            self.position += 1
-            if key == _fingerprint(args):
-                return out
-        return self.forward(*args)
-
-
-class _swap_attribute:  # noqa: N801 - used like contextlib helpers
-    """Context manager setting ``obj.name = value`` and restoring it, even on error."""
-
-    def __init__(self, obj: Any, name: str, value: Any) -> None:
-        self.obj, self.name, self.value = obj, name, value
-        self.had_own = name in vars(obj)
-        self.old = vars(obj).get(name)
-
-    def __enter__(self) -> Any:
-        setattr(self.obj, self.name, self.value)
-        return self.value
-
-    def __exit__(self, *exc: Any) -> None:
-        if self.had_own:
-            setattr(self.obj, self.name, self.old)
-        else:
-            delattr(self.obj, self.name)
-
-
-class _yield_none:  # noqa: N801
-    """Wrap a context manager so that ``with ... as x`` gives ``None``."""
-
-    def __init__(self, context: Any) -> None:
-        self.context = context
-
-    def __enter__(self) -> None:
-        self.context.__enter__()
-        return None
-
-    def __exit__(self, *exc: Any) -> Any:
-        return self.context.__exit__(*exc)
-
-
 # --------------------------------------------------------------------------- small helpers
-def _check_positive_int(value: Any, name: str) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-        raise ValueError(f"{name} must be a positive int, got {value!r}.")
-
-
-def _check_finite(x: torch.Tensor, what: str) -> None:
-    if x.is_floating_point() and not bool(torch.isfinite(x).all()):
-        raise ValueError(
-            f"{what} contains NaN or infinite values; impute or drop them before explaining "
-            "the model."
-        )
-
-
 def _as_tuple_inputs(inputs: Any) -> tuple[tuple[torch.Tensor, ...], bool]:
-    if isinstance(inputs, torch.Tensor):
-        return (inputs,), False
-    if isinstance(inputs, tuple) and inputs and all(isinstance(x, torch.Tensor) for x in inputs):
-        return inputs, True
-    raise TypeError(
-        f"inputs must be a torch tensor or a tuple of tensors, got {type(inputs).__name__}"
-        + (" (use a tuple, not a list)" if isinstance(inputs, list) else "")
-        + "; e.g. torch.as_tensor(df.to_numpy(), dtype=torch.float32)."
-    )
+    """Checked input tensors (numbers, rows, finiteness) and whether they came as a tuple.
+
+    A list is refused: Captum reads a list of tensors differently from a tuple.
+    """
+    if isinstance(inputs, list):
+        raise TypeError(
+            "inputs is a list; pass a tensor or a tuple of tensors (use a tuple, not a list)."
+        )
+    tensors, _, is_tuple = as_tensors(inputs, "inputs")
+    return tensors, is_tuple
 
 
 def _tensors_in(value: Any) -> Iterator[torch.Tensor]:
@@ -1207,17 +920,6 @@ def _take_rows(value: Any, n_batch: int, index: torch.Tensor) -> Any:
     return value
 
 
-def _slice_repeat_rows(value: Any, n_rows: int, start: int, stop: int, repeats: int) -> Any:
-    """Rows ``start:stop`` of batch-first tensors, each repeated ``repeats`` times."""
-    if isinstance(value, torch.Tensor):
-        if value.dim() > 0 and value.shape[0] == n_rows:
-            return value[start:stop].repeat_interleave(repeats, dim=0)
-        return value
-    if isinstance(value, tuple):
-        return tuple(_slice_repeat_rows(v, n_rows, start, stop, repeats) for v in value)
-    return value
-
-
 def _merge_layer_rows(result: torch.Tensor) -> torch.Tensor:
     """``[B, T, k, ...]`` -> ``[B, T, ...]`` (k = 1) or ``[B * k, T, ...]``.
 
@@ -1246,83 +948,6 @@ def _to_time_layout(out: Any, inputs: tuple[torch.Tensor, ...], n_batch: int, n_
             a = a.reshape(expected)  # row b * T + t
         shaped.append(a)
     return tuple(shaped) if isinstance(out, tuple) else shaped[0]
-
-
-@contextlib.contextmanager
-def _constant_branches_track_gradients(forward: nn.Module) -> Iterator[None]:
-    """Let hook-based methods (DeepLift, ...) run on networks with integer-only branches.
-
-    Captum's module hooks register a tensor hook on the input of every nonlinear module; in a
-    branch fed only by held-fixed integer codes (an embedding of frozen weights) that input
-    does not require gradients, and Captum fails. Within this context every module output
-    of the forward's network that is floating and does not require gradients (in grad
-    mode) is replaced by a gradient-tracking copy of itself: a constant leaf, so values and
-    the attributions of the varying inputs are unchanged. The hooks are removed on exit.
-    """
-
-    def track(module: nn.Module, args: Any, output: Any) -> Any:
-        if (
-            torch.is_grad_enabled()
-            and isinstance(output, torch.Tensor)
-            and output.is_floating_point()
-            and not output.requires_grad
-        ):
-            return output.detach().requires_grad_(True)
-        return None
-
-    handles = [module.register_forward_hook(track) for module in forward.modules()]
-    try:
-        yield
-    finally:
-        for handle in handles:
-            handle.remove()
-
-
-class _HeldFixed(nn.Module):
-    """The forward with some inputs moved behind the attributed ones (held fixed).
-
-    Captum calls ``held(*varying, *fixed, *extra)``; the forward gets its inputs back in
-    their original order. The forward is a child module, so hooks on its network fire.
-    """
-
-    def __init__(self, forward: SurvivalForward, n_inputs: int, fixed: list[int]) -> None:
-        super().__init__()
-        self.survival_forward = forward
-        self.n_inputs = n_inputs
-        self.fixed = list(fixed)
-
-    def forward(self, *args: Any) -> torch.Tensor:
-        n_varying = self.n_inputs - len(self.fixed)
-        varying = iter(args[:n_varying])
-        fixed = iter(args[n_varying : self.n_inputs])
-        ordered = [next(fixed) if i in self.fixed else next(varying) for i in range(self.n_inputs)]
-        return self.survival_forward(*ordered, *args[self.n_inputs :])
-
-
-def _forward_slots(method: Any, forward: Any) -> list[tuple[Any, str]]:
-    """``(object, attribute)`` pairs through which a Captum method (and its parts) reaches
-    ``forward``: ``forward_func`` and ``model`` of the method, a NoiseTunnel's inner method,
-    GuidedGradCam's Grad-CAM and Guided Backprop parts."""
-    owners = [method]
-    for name in ("attribution_method", "grad_cam", "guided_backprop"):
-        part = getattr(method, name, None)
-        if part is not None:
-            owners.extend(_forward_slots_owners(part))
-    slots = []
-    for owner in owners:
-        for name in ("forward_func", "model"):
-            if getattr(owner, name, None) is forward:
-                slots.append((owner, name))
-    return slots
-
-
-def _forward_slots_owners(part: Any) -> list[Any]:
-    owners = [part]
-    for name in ("grad_cam", "guided_backprop"):
-        sub = getattr(part, name, None)
-        if sub is not None:
-            owners.append(sub)
-    return owners
 
 
 def _matching_layer_name(layer: Any, net: nn.Module) -> str | None:
