@@ -155,7 +155,7 @@ def check_same_rows(tensors: Any, name: str) -> None:
     for i, t in enumerate(tensors):
         if t.shape[0] != rows:
             raise ValueError(
-                f"The {name} tensors have different batch sizes: {name}[{i}] has {t.shape[0]} "
+                f"The tensors of {name} have different batch sizes: {name}[{i}] has {t.shape[0]} "
                 f"rows but {name}[0] has {rows}; pass one row per instance in every tensor."
             )
 

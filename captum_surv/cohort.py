@@ -47,8 +47,13 @@ import pandas as pd
 import torch
 from tqdm.auto import tqdm
 
-from captum_surv.attr.methods import METHODS, gradient_attributions
+from captum_surv.attr.methods import gradient_attributions
+from captum_surv._validation import positive_int
+from captum_surv.attr.registry import METHODS
 from captum_surv.models.base import SurvivalForward
+
+COHORT_METHODS = tuple(name for name, spec in METHODS.items() if spec.cohort)
+"""The methods :func:`explain_dataset` runs (the gradient methods)."""
 
 ENGINES = ("local", "ray")
 """Execution engines of :func:`explain_dataset`."""
@@ -171,8 +176,8 @@ def explain_dataset(
         raise ValueError(f"engine={engine!r} is unknown; choose one of {list(ENGINES)}.")
     if resume and overwrite:
         raise ValueError("Pass resume=True or overwrite=True, not both.")
-    chunk_size = _positive_int("chunk_size", chunk_size)
-    batch_size = _positive_int("batch_size", batch_size)
+    chunk_size = positive_int(chunk_size, "chunk_size")
+    batch_size = positive_int(batch_size, "batch_size")
     plan_dtype = _resolve_dtype(forward, dtype)
     source = _open_source(data, columns, feature_names, group_column)
     plan = _Plan.create(
@@ -402,10 +407,10 @@ class _Plan:
                 f"explain_dataset explains tabular single-input models; this network takes "
                 f"{forward.n_inputs} inputs. Use captum_surv.explain on batches instead."
             )
-        if not isinstance(method, str) or method not in METHODS:
+        if not isinstance(method, str) or method not in COHORT_METHODS:
             raise ValueError(
                 f"method={method!r}: explain_dataset runs the built-in gradient methods "
-                f"{list(METHODS)} (their random draws can be tied to the row index)."
+                f"{list(COHORT_METHODS)} (their random draws can be tied to the row index)."
             )
         n_feat = len(source.feature_names)
         shapes = forward.input_shapes
@@ -1226,12 +1231,6 @@ def _resolve_dtype(forward: Any, dtype: torch.dtype | None) -> torch.dtype:
         return dtype
     params = list(getattr(forward, "net", torch.nn.Module()).parameters())
     return params[0].dtype if params and params[0].is_floating_point() else torch.float32
-
-
-def _positive_int(name: str, value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value <= 0:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}.")
-    return int(value)
 
 
 def _preview(names: list[str], limit: int = 10) -> str:

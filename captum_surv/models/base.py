@@ -11,7 +11,7 @@ import torch
 from torch import nn
 
 from captum_surv import time_grid
-from captum_surv._validation import as_tensor, check_finite, check_rows
+from captum_surv._validation import as_tensor, check_finite, check_rows, check_same_rows
 from captum_surv.outputs import CONDITIONAL_OUTPUTS, EVENT_SPECIFIC_OUTPUTS, check_output
 
 
@@ -506,13 +506,8 @@ class SurvivalForward(nn.Module):
             x, _ = as_tensor(x, f"Input {i}")
             check_rows(x, f"Input {i}")
             tensors.append(x)
-        batch = tensors[0].shape[0]
+        check_same_rows(tensors, "inputs")
         for i, x in enumerate(tensors):
-            if x.shape[0] != batch:
-                raise ValueError(
-                    f"Input tensors have different batch sizes ({batch} and {x.shape[0]} for "
-                    f"input {i}); every input needs one row per instance."
-                )
             if self.input_shapes is not None and tuple(x.shape[1:]) != tuple(self.input_shapes[i]):
                 raise ValueError(
                     f"Input {i} has per-instance shape {tuple(x.shape[1:])}, but the model was "

@@ -95,7 +95,6 @@ class CoxTimeForward(SurvivalForward):
     def _setup(self) -> None:
         scaled_native = np.asarray(self._family["scaled_native"], dtype=np.float64)
         n_used = int(self._lookup.left.max())
-        self._n_used = n_used
         self.register_buffer(
             "scaled_native", torch.as_tensor(scaled_native[:n_used]), persistent=False
         )
