@@ -30,6 +30,27 @@ def as_tuple(value: Any) -> tuple[Any, ...]:
     return tuple(value) if isinstance(value, (tuple, list)) else (value,)
 
 
+def per_input(value: Any, n_inputs: int, name: str, what: str) -> tuple[Any, ...]:
+    """``value`` as a tuple with one entry per input tensor (a single value for one input).
+
+    Args:
+        value: A value, or a tuple/list of values (baselines, feature masks, ...).
+        n_inputs: The number of input tensors.
+        name: The argument's name, for errors.
+        what: What one entry is, for errors (e.g. ``"baseline tensor"``).
+
+    Raises:
+        ValueError: If the number of entries is not ``n_inputs``.
+    """
+    values = as_tuple(value)
+    if len(values) != n_inputs:
+        raise ValueError(
+            f"{name} has {len(values)} element(s) but the inputs have {n_inputs} tensor(s): "
+            f"pass one {what} per input tensor (a tuple for tuple inputs)."
+        )
+    return values
+
+
 def as_tensor(value: Any, where: str) -> tuple[torch.Tensor, list[str] | None]:
     """Convert one tensor, array or DataFrame to a tensor (never sharing numpy's memory).
 

@@ -47,8 +47,8 @@ import pandas as pd
 import torch
 from tqdm.auto import tqdm
 
-from captum_surv.attr.methods import gradient_attributions
 from captum_surv._validation import positive_int
+from captum_surv.attr.methods import gradient_attributions
 from captum_surv.attr.registry import METHODS
 from captum_surv.models.base import SurvivalForward
 

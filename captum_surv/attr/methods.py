@@ -31,7 +31,13 @@ import torch
 from tqdm.auto import tqdm
 
 from captum_surv._compat import integration_nodes
-from captum_surv._validation import as_tuple, check_finite, make_generator, positive_int
+from captum_surv._validation import (
+    as_tuple,
+    check_finite,
+    make_generator,
+    per_input,
+    positive_int,
+)
 from captum_surv.attr import registry
 from captum_surv.attr.jacobian import (
     floating_dtype,
@@ -66,12 +72,7 @@ def match_baselines(name: str, baselines: Any, inputs: Inputs, per_instance: boo
 
     Returns tensors with a leading batch axis (``[1 or B or M, *S]``) in the inputs' dtype.
     """
-    values = as_tuple(baselines)
-    if len(values) != len(inputs):
-        raise ValueError(
-            f"{name} has {len(values)} tensor(s) but the inputs have {len(inputs)}; pass one "
-            "baseline tensor per input tensor (a tuple for tuple inputs)."
-        )
+    values = per_input(baselines, len(inputs), name, "baseline tensor")
     result = []
     for i, (b, x) in enumerate(zip(values, inputs, strict=True)):
         if isinstance(b, (int, float)):

@@ -34,7 +34,7 @@ from typing import Any
 import torch
 from tqdm.auto import tqdm
 
-from captum_surv._validation import make_generator, positive_int
+from captum_surv._validation import make_generator, per_input, positive_int
 from captum_surv.attr.methods import Inputs, match_baselines, predict_rows
 from captum_surv.attr.result import MethodResult
 from captum_surv.models.base import SurvivalForward
@@ -59,12 +59,7 @@ def _players(feature_mask: Any, inputs: Inputs) -> tuple[list[torch.Tensor], int
     if feature_mask is None:
         offsets = [sum(sizes[:i]) for i in range(len(sizes))]
         return [torch.arange(o, o + s) for o, s in zip(offsets, sizes, strict=True)], sum(sizes)
-    masks = feature_mask if isinstance(feature_mask, (tuple, list)) else (feature_mask,)
-    if len(masks) != len(inputs):
-        raise ValueError(
-            f"feature_mask has {len(masks)} tensor(s) but the inputs have {len(inputs)}; pass "
-            "one mask per input tensor (a tuple for tuple inputs)."
-        )
+    masks = per_input(feature_mask, len(inputs), "feature_mask", "mask")
     flat = []
     for i, (m, x) in enumerate(zip(masks, inputs, strict=True)):
         m = torch.as_tensor(m)

@@ -1,10 +1,8 @@
 """TimeAttribution: any Captum attribution over every time point of a survival forward.
 
-A :class:`~captum_surv.SurvivalForward` returns ``[batch, n_times]``; Captum explains one
-column per call (``target=k``). :class:`TimeAttribution` wraps an instantiated Captum
-attribution (like Captum's ``NoiseTunnel``) and returns the attributions for all time points
-at once, shaped ``[batch, n_times, *input.shape[1:]]``: exactly what looping the method over
-``target=0..n_times-1`` gives, computed with the fastest exact strategy per method family.
+It returns what looping the Captum method over ``target=0..n_times-1`` returns, run by the
+strategy of :mod:`captum_surv.attr.strategies` with the hooks of
+:mod:`captum_surv.attr.captum_protocol` (how the strategies work: ``docs/developer.md``).
 """
 
 from __future__ import annotations
@@ -28,7 +26,8 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from captum_surv import _compat
-from captum_surv._validation import as_tensors, check_finite, positive_int
+from captum_surv._validation import as_tensors, check_finite, per_input, positive_int
+from captum_surv.attr import registry
 from captum_surv.attr import strategies as _strategies
 from captum_surv.attr.captum_protocol import (
     ForwardReplay,
@@ -41,15 +40,6 @@ from captum_surv.attr.captum_protocol import (
     swap_attribute,
     yield_none,
 )
-from captum_surv.attr.registry import (
-    CAPTUM_METHODS,
-    FORWARD_REPLAY,
-    GRADIENT_REPLAY,
-    LOOP,
-    MULTI_OUTPUT,
-    STACKED,
-    TARGET_FREE,
-)
 from captum_surv.models.base import SurvivalForward
 
 __all__ = ["DEFAULT_BATCH_SIZE", "SUPPORTED_ATTRIBUTIONS", "TimeAttribution"]
@@ -58,7 +48,7 @@ DEFAULT_BATCH_SIZE = 65_536
 """Default number of network rows (evaluation points x time points) processed together."""
 
 SUPPORTED_ATTRIBUTIONS: tuple[str, ...] = tuple(
-    name for name in sorted(CAPTUM_METHODS) if name in _strategies.captum_attribution_classes()
+    sorted(set(registry.CAPTUM_METHODS) & set(_strategies.captum_attribution_classes()))
 )
 """Names of the ``captum.attr`` classes that :class:`TimeAttribution` runs (see
 :meth:`TimeAttribution.supported` for the strategy of each)."""
@@ -172,13 +162,13 @@ class TimeAttribution:
             )
         self.attribution = attribution
         self.strategy, self._inner = self._check_method(attribution)
-        if strategy not in (None, "auto", LOOP):
+        if strategy not in (None, "auto", registry.LOOP):
             raise ValueError(
                 f"Unknown strategy {strategy!r}: pass None or 'auto' (the fastest exact "
                 "strategy of the method) or 'loop' (one Captum call per time point)."
             )
-        if strategy == LOOP and self.strategy != TARGET_FREE:
-            self.strategy = LOOP
+        if strategy == registry.LOOP and self.strategy != registry.TARGET_FREE:
+            self.strategy = registry.LOOP
         forward = getattr(attribution, "forward_func", None)
         if not isinstance(forward, SurvivalForward):
             raise TypeError(
@@ -311,15 +301,15 @@ class TimeAttribution:
         budget: int,
     ) -> Any:
         inputs_arg = inputs_tuple if is_tuple else inputs_tuple[0]
-        if self.strategy == GRADIENT_REPLAY:
+        if self.strategy == registry.GRADIENT_REPLAY:
             return self._gradient_replay(inputs_arg, n_batch, call, budget)
-        if self.strategy == STACKED:
+        if self.strategy == registry.STACKED:
             return self._stacked(inputs_tuple, is_tuple, n_batch, call, budget)
-        if self.strategy == MULTI_OUTPUT:
+        if self.strategy == registry.MULTI_OUTPUT:
             return self._multi_output(inputs_tuple, is_tuple, n_batch, call, budget)
-        if self.strategy == FORWARD_REPLAY:
+        if self.strategy == registry.FORWARD_REPLAY:
             return self._forward_replay(inputs_tuple, is_tuple, n_batch, call)
-        if self.strategy == TARGET_FREE:
+        if self.strategy == registry.TARGET_FREE:
             return self._target_free(inputs_arg, n_batch, call)
         return self._loop(inputs_arg, n_batch, call)
 
@@ -473,12 +463,7 @@ class TimeAttribution:
             check_finite(value, "additional_forward_args")
         baselines = call.get("baselines")
         if baselines is not None and not callable(baselines):
-            base = baselines if isinstance(baselines, tuple) else (baselines,)
-            if len(base) != len(inputs):
-                raise ValueError(
-                    f"baselines has {len(base)} element(s) but there are {len(inputs)} input "
-                    "tensor(s): pass one baseline per input tensor (a tuple for tuple inputs)."
-                )
+            base = per_input(baselines, len(inputs), "baselines", "baseline")
             distribution = _strategies.has_distribution_baselines(self._inner) or bool(
                 call.get("draw_baseline_from_distrib", False)
             )
