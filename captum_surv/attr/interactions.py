@@ -345,16 +345,12 @@ def explain_interactions(
     x = inputs[0]
     if not x.is_floating_point():
         raise TypeError(f"{method} needs floating-point features, got dtype {x.dtype}.")
-    accepted = set() if method == "hessian" else {"n_steps"}
-    unknown = sorted(set(options) - accepted) + ([] if seed is None else ["seed"])
+    accepted = registry.METHODS[method].options
+    unknown = sorted(set(options) - set(accepted)) + ([] if seed is None else ["seed"])
     if unknown:
         # every interaction method is deterministic (Gauss-Legendre nodes; ExpHess(t) uses
         # every reference row), so a seed would be ignored
-        takes = (
-            "batch_size and show_progress"
-            if method == "hessian"
-            else ("n_steps, batch_size and show_progress")
-        )
+        takes = ", ".join([*accepted, "batch_size"]) + " and show_progress"
         raise ValueError(
             f"explain(method={method!r}) got unknown option(s) {unknown}; {method!r} is "
             f"deterministic and accepts {takes}."

@@ -95,7 +95,7 @@ METHODS: dict[str, MethodSpec] = _built_in(
         "grad",
         "Grad(t)",
         GRADIENT,
-        "signed gradient of Out(t|x) (Langbein et al. 2025)",
+        "signed gradient of the output at each time point (Langbein et al. 2025)",
         cohort=True,
     ),
     MethodSpec(
@@ -156,7 +156,7 @@ METHODS: dict[str, MethodSpec] = _built_in(
         "hessian",
         "Hessian(t)",
         INTERACTION,
-        "local second derivatives of Out(t|x), [B, T, F, F]",
+        "local second derivatives of the output, [B, T, F, F]",
     ),
     MethodSpec(
         "inthess",
@@ -260,7 +260,7 @@ def display_name(method: str) -> str:
 
 def markdown_table() -> str:
     """The methods ``explain`` takes by name as a Markdown table (pasted in the README)."""
-    lines = ["| method | name | what | baselines | random |", "|---|---|---|---|---|"]
+    lines = ["| method | name | what | baselines | seeded draws |", "|---|---|---|---|---|"]
     for s in METHODS.values():
         lines.append(
             f"| `{s.name!r}` | {s.display_name} | {s.summary} | {s.baselines} | "

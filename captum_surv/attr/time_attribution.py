@@ -695,13 +695,7 @@ class TimeAttribution:
                 chunk_inputs = inputs
                 if len(index) < n_batch:
                     chunk_inputs = tuple(x[index] for x in inputs)
-                    for name in ("baselines", "feature_mask"):
-                        if call.get(name) is not None:
-                            chunk_call[name] = _take_per_input(call[name], inputs, index)
-                    if call.get("additional_forward_args") is not None:
-                        chunk_call["additional_forward_args"] = _take_rows(
-                            call["additional_forward_args"], n_batch, index
-                        )
+                    chunk_call = _call_for_rows(call, inputs, index)
                 rng.restore()  # sampling methods draw the same permutations in every chunk
                 out = method.attribute(
                     chunk_inputs if is_tuple else chunk_inputs[0], target=None, **chunk_call
@@ -736,14 +730,7 @@ class TimeAttribution:
         with self._progress(len(chunks) * n_times, self.get_name()) as bar:
             for index in chunks:
                 chunk_inputs = tuple(x[index] for x in inputs)
-                chunk_call = dict(call)
-                for name in ("baselines", "feature_mask"):
-                    if call.get(name) is not None:
-                        chunk_call[name] = _take_per_input(call[name], inputs, index)
-                if call.get("additional_forward_args") is not None:
-                    chunk_call["additional_forward_args"] = _take_rows(
-                        call["additional_forward_args"], n_batch, index
-                    )
+                chunk_call = _call_for_rows(call, inputs, index)
                 cache = ForwardReplay(forward)
                 rng = RNGState.capture()
                 passes = []
@@ -892,6 +879,22 @@ def _take_per_input(value: Any, inputs: tuple[torch.Tensor, ...], index: torch.T
     if isinstance(value, tuple):
         return tuple(take(v, x) for v, x in zip(value, inputs, strict=True))
     return take(value, inputs[0])
+
+
+def _call_for_rows(
+    call: dict[str, Any], inputs: tuple[torch.Tensor, ...], index: torch.Tensor
+) -> dict[str, Any]:
+    """The arguments of ``attribute`` for the instances ``index``: their rows of per-instance
+    baselines, feature masks and additional forward arguments."""
+    chunk_call = dict(call)
+    for name in ("baselines", "feature_mask"):
+        if call.get(name) is not None:
+            chunk_call[name] = _take_per_input(call[name], inputs, index)
+    if call.get("additional_forward_args") is not None:
+        chunk_call["additional_forward_args"] = _take_rows(
+            call["additional_forward_args"], inputs[0].shape[0], index
+        )
+    return chunk_call
 
 
 def _take_rows(value: Any, n_batch: int, index: torch.Tensor) -> Any:
