@@ -29,6 +29,7 @@ import torch
 import torch.nn.functional as F
 
 from captum_surv._validation import TensorOrTuple, as_tensors, make_generator, positive_int
+from captum_surv.attr.methods import predict_rows
 from captum_surv.models.base import SurvivalForward
 
 DataLike = (
@@ -389,13 +390,7 @@ def _survival_curves(
         )
     batch_size = positive_int(batch_size, "batch_size")
     fwd = forward if forward.output == "survival" else forward.with_output("survival")
-    rows = tensors[0].shape[0]
-    with torch.no_grad():
-        chunks = [
-            fwd(*(t[start : start + batch_size] for t in tensors))
-            for start in range(0, rows, batch_size)
-        ]
-    return torch.cat(chunks, dim=0).double().cpu()
+    return predict_rows(fwd, tensors, batch_size).double().cpu()
 
 
 # ---------------------------------------------------------------------- images

@@ -32,6 +32,7 @@ import torch
 from tqdm.auto import tqdm
 
 from captum_surv._validation import as_matrix, check_saved_format, positive_int, trapezoid
+from captum_surv.attr.methods import predict_rows
 from captum_surv.models.base import SurvivalForward
 
 LOSSES = ("brier", "c_index", "uno_c_index", "auc")
@@ -178,9 +179,7 @@ def _check_outcomes(
 
 
 def _predict_survival(forward: SurvivalForward, x: torch.Tensor, batch_size: int) -> np.ndarray:
-    with torch.no_grad():
-        parts = [forward(x[s : s + batch_size]) for s in range(0, x.shape[0], batch_size)]
-    return torch.cat(parts).detach().cpu().double().numpy()
+    return predict_rows(forward, (x,), batch_size).detach().cpu().double().numpy()
 
 
 def permutation_importance(

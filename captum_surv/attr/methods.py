@@ -204,6 +204,7 @@ def _segment_sum(values: torch.Tensor, owner: torch.Tensor) -> tuple[torch.Tenso
 
 
 def predict_rows(forward: SurvivalForward, inputs: Inputs, batch_size: int) -> torch.Tensor:
+    """The forward at every row of ``inputs``, ``batch_size`` rows per call, no gradients."""
     with torch.no_grad():
         parts = [
             forward(*(x[s : s + batch_size] for x in inputs))
