@@ -50,7 +50,7 @@ from tqdm.auto import tqdm
 from captum_surv._validation import positive_int
 from captum_surv.attr.methods import gradient_attributions
 from captum_surv.attr.registry import METHODS
-from captum_surv.models.base import SurvivalForward
+from captum_surv.models.base import SurvivalForward, network_rows_per_instance
 
 COHORT_METHODS = tuple(name for name, spec in METHODS.items() if spec.cohort)
 """The methods :func:`explain_dataset` runs (the gradient methods)."""
@@ -453,9 +453,7 @@ class _Plan:
             )
         points = _points_per_row(method, base, options)
         # time-input families (CoxTime) run the network at every jump time, per point
-        net_rows = 1
-        if getattr(forward, "structure", None) == "time_input":
-            net_rows = max(1, int(forward.network_times().numel()))
+        net_rows = network_rows_per_instance(forward)
         if seed is None:
             seed = int(np.random.SeedSequence().entropy % 2**63)
         plan = cls(

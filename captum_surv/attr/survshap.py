@@ -37,7 +37,7 @@ from tqdm.auto import tqdm
 from captum_surv._validation import make_generator, per_input, positive_int
 from captum_surv.attr.methods import Inputs, match_baselines, predict_rows
 from captum_surv.attr.result import MethodResult
-from captum_surv.models.base import SurvivalForward
+from captum_surv.models.base import SurvivalForward, network_rows_per_instance
 
 ESTIMATORS = ("auto", "exact", "permutation")
 """Estimators of :func:`survshap_attributions` (``estimator=`` of ``explain(..., "survshap")``)."""
@@ -106,9 +106,7 @@ class _CoalitionValues:
         self.shapes = [x.shape[1:] for x in inputs]
         self.players = players
         self.n_background = background[0].shape[0]
-        per_row = 1
-        if forward.structure == "time_input":  # e.g. CoxTime: the network runs per time input
-            per_row = max(1, int(forward.network_times().numel()))
+        per_row = network_rows_per_instance(forward)  # CoxTime: one per jump time
         self.items_per_call = max(1, rows_per_call // (self.n_background * per_row))
 
     def __call__(self, owner: torch.Tensor, bits: torch.Tensor) -> torch.Tensor:

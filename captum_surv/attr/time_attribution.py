@@ -40,7 +40,7 @@ from captum_surv.attr.captum_protocol import (
     swap_attribute,
     yield_none,
 )
-from captum_surv.models.base import SurvivalForward
+from captum_surv.models.base import SurvivalForward, network_rows_per_instance
 
 __all__ = ["DEFAULT_BATCH_SIZE", "SUPPORTED_ATTRIBUTIONS", "TimeAttribution"]
 
@@ -276,7 +276,7 @@ class TimeAttribution:
         try:
             return self._run(inputs_tuple, is_tuple, n_batch, call, budget)
         except RuntimeError as err:
-            rows_per_instance = _network_rows_per_row(self.forward_func)
+            rows_per_instance = network_rows_per_instance(self.forward_func)
             if (
                 rows_per_instance > 1
                 and _strategies.layers_of(self._inner)
@@ -494,7 +494,7 @@ class TimeAttribution:
             return batch_size
         if self.batch_size is not None:
             return self.batch_size
-        return max(1, DEFAULT_BATCH_SIZE // _network_rows_per_row(self.forward_func))
+        return max(1, DEFAULT_BATCH_SIZE // network_rows_per_instance(self.forward_func))
 
     def _progress(self, total: int, desc: str) -> tqdm:
         return tqdm(total=total, disable=not self.show_progress, desc=desc)
@@ -770,13 +770,6 @@ def _tensors_in(value: Any) -> Iterator[torch.Tensor]:
     elif isinstance(value, (tuple, list)):
         for v in value:
             yield from _tensors_in(v)
-
-
-def _network_rows_per_row(forward: SurvivalForward) -> int:
-    """Network evaluations per input row (CoxTime evaluates the net at every jump time)."""
-    if forward.structure == "time_input":
-        return max(1, int(forward.network_times().numel()))
-    return 1
 
 
 def _default(method: Any, name: str, fallback: int) -> int:

@@ -601,3 +601,11 @@ def forward_options(
 def needs_event(output: str) -> bool:
     """Whether an output describes a single cause of a competing-risks model."""
     return output in EVENT_SPECIFIC_OUTPUTS
+
+
+def network_rows_per_instance(forward: Any) -> int:
+    """Network evaluations per input row: 1, or the jump times for time-input families
+    (CoxTime's network runs once per instance and jump time)."""
+    if getattr(forward, "structure", None) == "time_input":
+        return max(1, int(forward.network_times().numel()))
+    return 1
