@@ -43,6 +43,9 @@ from captum_surv.attr.result import MethodResult
 from captum_surv.models.base import SurvivalForward
 
 INTERACTION_METHODS = registry.method_names(registry.INTERACTION)
+
+DEFAULT_DERIVATIVE_POINTS = 2048
+"""Default ``batch_size`` of the interaction methods: sample points per derivative evaluation."""
 """Names of the interaction methods accepted by :func:`~captum_surv.explain`."""
 
 _FORMAT = "captum_surv.SurvInteractions"
@@ -188,7 +191,7 @@ def interaction_attributions(
     baselines: Any = None,
     *,
     n_steps: int | None = None,
-    batch_size: int = 2048,
+    batch_size: int = DEFAULT_DERIVATIVE_POINTS,
     show_progress: bool = False,
 ) -> dict[str, Any]:
     """Hessian(t) or IntHess(t) for every time point, ``[B, T, F, F]``.
@@ -367,7 +370,7 @@ def explain_interactions(
         x.detach(),
         method,
         baselines,
-        batch_size=2048 if batch_size is None else batch_size,
+        batch_size=DEFAULT_DERIVATIVE_POINTS if batch_size is None else batch_size,
         show_progress=show_progress,
         **options,
     )
