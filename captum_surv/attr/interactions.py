@@ -1,4 +1,4 @@
-"""Pairwise feature interactions over the whole time grid: Hessian(t) and IntHess(t).
+"""Pairwise feature interactions over the whole time grid: Hessian(t), IntHess(t) and ExpHess(t).
 
 * ``"hessian"`` — Hessian(t): ``d^2 Out(t|x) / dx_i dx_j`` at the instance, for every time.
 * ``"inthess"`` — IntHess(t), the Integrated Hessians of Janizek, Sturmfels and Lee,
