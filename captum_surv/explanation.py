@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from captum_surv._validation import TensorOrTuple, as_tensors, check_index, trapezoid
+from captum_surv._validation import TensorOrTuple, as_tensor, as_tensors, check_index, trapezoid
 
 PathLike = str | os.PathLike[str] | IO[bytes]
 
@@ -895,8 +895,8 @@ def _check_baselines(baselines: Any) -> TensorOrTuple | None:
             )
         if isinstance(item, (int, float, np.number)):
             item = torch.tensor(float(item), dtype=torch.float64)
-        elif isinstance(item, np.ndarray):
-            item = torch.from_numpy(np.array(item, copy=True))
+        elif isinstance(item, (np.ndarray, pd.DataFrame)):
+            item = as_tensor(item, "baselines")[0]
         if not isinstance(item, torch.Tensor):
             raise TypeError(f"baselines must be tensors or numbers; got {type(item).__name__}.")
         out.append(item.detach().cpu().clone())
