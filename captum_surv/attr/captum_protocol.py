@@ -4,24 +4,29 @@ A second compatibility surface with Captum, besides :mod:`captum_surv._compat`: 
 here imports a private Captum name, but everything relies on how Captum *calls* what it is
 given: the ``gradient_func(forward_fn, inputs, target_ind, additional_forward_args)``
 signature, the order and number of forward and gradient calls within one ``attribute``
-call, the ``forward_func``/``model``/``gradient_func`` attributes of its classes, and the
-random number generators it draws from. A Captum release that changes one of these shows up
-as a failure of ``tests/test_captum_coverage.py`` or ``tests/test_time_attribution.py``.
+call, the ``forward_func``/``model``/``gradient_func`` attributes of its classes, the
+random number generators it draws from, the defaults of its ``attribute`` arguments and the
+layout of its multi-output results and convergence deltas. A Captum release that changes
+one of these shows up as a failure of ``tests/test_captum_coverage.py`` or
+``tests/test_time_attribution.py``.
 """
 
 from __future__ import annotations
 
 import contextlib
 import hashlib
+import inspect
 import random
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import numpy as np
 import torch
+from captum.attr import DeepLift, GradientShap, IntegratedGradients, NoiseTunnel
 from torch import nn
 
 from captum_surv import _compat
+from captum_surv.attr import strategies as _strategies
 from captum_surv.attr.jacobian import output_jacobian
 from captum_surv.models.base import SurvivalForward
 
@@ -377,3 +382,90 @@ def _forward_slots_owners(part: Any) -> list[Any]:
         if sub is not None:
             owners.append(sub)
     return owners
+
+
+# ------------------------------------------------------- Captum call and result layouts
+def attribute_default(method: Any, name: str, fallback: int) -> int:
+    param = inspect.signature(method.attribute).parameters.get(name)
+    if param is None or param.default is inspect.Parameter.empty:
+        return fallback
+    return int(param.default)
+
+
+def points_per_instance(method: Any, call: dict[str, Any]) -> int:
+    """Evaluation points per instance in one pass (for the size of the time chunks)."""
+    if isinstance(method, NoiseTunnel):
+        samples = int(call.get("nt_samples", attribute_default(method, "nt_samples", 5)))
+        return samples * points_per_instance(method.attribution_method, call)
+    if isinstance(method, IntegratedGradients):
+        return int(call.get("n_steps", attribute_default(method, "n_steps", 50)))
+    if isinstance(method, GradientShap):
+        return int(call.get("n_samples", attribute_default(method, "n_samples", 5)))
+    return 1
+
+
+def rows_per_stacked_row(method: Any, call: dict[str, Any]) -> int:
+    """Network rows per stacked (instance, time) row in the stacked strategy."""
+    if _strategies.has_distribution_baselines(method):  # DeepLiftShap: inputs x baselines
+        base = call.get("baselines")
+        first = base[0] if isinstance(base, tuple) else base
+        n_base = first.shape[0] if isinstance(first, torch.Tensor) and first.dim() else 1
+        return 2 * n_base
+    if "n_steps" in inspect.signature(method.attribute).parameters:
+        return max(1, int(call.get("n_steps", attribute_default(method, "n_steps", 50))))
+    if isinstance(method, DeepLift):
+        return 2  # inputs and baselines
+    return 1
+
+
+def delta_partitions(method: Any, call: dict[str, Any]) -> list[int] | None:
+    """Sample counts of NoiseTunnel's partitions (its deltas are concatenated by partition)."""
+    if not isinstance(method, NoiseTunnel):
+        return None
+    samples = int(call.get("nt_samples", attribute_default(method, "nt_samples", 5)))
+    size = call.get("nt_samples_batch_size")
+    size = samples if size is None else min(samples, int(size))
+    sizes = [size] * (samples // size)
+    if samples % size:
+        sizes.append(samples % size)
+    return sizes
+
+
+def per_instance_delta(
+    delta: torch.Tensor, n_batch: int, partitions: list[int] | None
+) -> torch.Tensor:
+    """Captum's deltas of one pass -> one value per instance (mean over its samples)."""
+    delta = delta.reshape(-1)
+    if partitions is None or len(partitions) == 1:
+        return delta.reshape(n_batch, -1).mean(dim=1)
+    per_sample = delta.numel() // (n_batch * sum(partitions))
+    lengths = [n_batch * size * per_sample for size in partitions]
+    pieces = [part.reshape(n_batch, -1) for part in torch.split(delta, lengths)]
+    return torch.cat(pieces, dim=1).mean(dim=1)
+
+
+def to_time_layout(out: Any, inputs: tuple[torch.Tensor, ...], n_batch: int, n_times: int) -> Any:
+    """Captum's multi-output result ([B*T, *S] or [B, T, *S]) -> ``[B, T, *S]``."""
+    outs = out if isinstance(out, tuple) else (out,)
+    shaped = []
+    for a, x in zip(outs, inputs, strict=True):
+        expected = (n_batch, n_times, *x.shape[1:])
+        if tuple(a.shape) != expected:
+            if a.numel() != int(np.prod(expected)):
+                raise RuntimeError(
+                    f"Unexpected Captum multi-output attribution shape {tuple(a.shape)} "
+                    f"(expected {expected} or [B*T, ...]); please report this."
+                )
+            a = a.reshape(expected)  # row b * T + t
+        shaped.append(a)
+    return tuple(shaped) if isinstance(out, tuple) else shaped[0]
+
+
+def layer_time_layout(a: torch.Tensor, n_times: int) -> torch.Tensor:
+    """Captum's multi-output layer attribution (row ``r * T + t``) -> ``[R, T, ...]``."""
+    if a.shape[0] % n_times:
+        raise RuntimeError(
+            f"Unexpected Captum multi-output layer attribution shape {tuple(a.shape)} for "
+            f"{n_times} time points; please report this."
+        )
+    return a.reshape(a.shape[0] // n_times, n_times, *a.shape[1:])

@@ -15,10 +15,7 @@ from typing import Any
 import numpy as np
 import torch
 from captum.attr import (
-    DeepLift,
     FeaturePermutation,
-    GradientShap,
-    IntegratedGradients,
     LayerIntegratedGradients,
     NoiseTunnel,
 )
@@ -36,8 +33,14 @@ from captum_surv.attr.captum_protocol import (
     RNGState,
     StackedGradients,
     constant_branches_track_gradients,
+    delta_partitions,
     forward_slots,
+    layer_time_layout,
+    per_instance_delta,
+    points_per_instance,
+    rows_per_stacked_row,
     swap_attribute,
+    to_time_layout,
     yield_none,
 )
 from captum_surv.models.base import SurvivalForward, network_rows_per_instance
@@ -513,7 +516,7 @@ class TimeAttribution:
             # a custom gradient function: keep it, loop (still with aligned draws)
             return self._loop(inputs_arg, n_batch, call)
         n_times = self.n_times
-        points = n_batch * _points_per_instance(method, call)
+        points = n_batch * points_per_instance(method, call)
         per_chunk = max(1, min(n_times, budget // max(1, points)))
         chunks = [list(range(s, min(s + per_chunk, n_times))) for s in range(0, n_times, per_chunk)]
         rng = RNGState.capture()
@@ -531,7 +534,7 @@ class TimeAttribution:
                         bar.update()
         finally:
             owner.gradient_func = original
-        return _stack_passes(results, n_batch, call, _delta_partitions(method, call))
+        return _stack_passes(results, n_batch, call, delta_partitions(method, call))
 
     def _loop(self, inputs_arg: Any, n_batch: int, call: dict[str, Any]) -> Any:
         """The plain loop over targets, re-seeding (restoring the RNG) before each."""
@@ -542,7 +545,7 @@ class TimeAttribution:
                 rng.restore()
                 results.append(self.attribution.attribute(inputs_arg, target=t, **call))
                 bar.update()
-        return _stack_passes(results, n_batch, call, _delta_partitions(self.attribution, call))
+        return _stack_passes(results, n_batch, call, delta_partitions(self.attribution, call))
 
     def _target_free(self, inputs_arg: Any, n_batch: int, call: dict[str, Any]) -> Any:
         """One call (the method takes no target); the result repeated along the time axis."""
@@ -556,7 +559,7 @@ class TimeAttribution:
             bar.update()
         if call.get("return_convergence_delta", False):
             attributions, delta = out
-            delta = _per_instance_delta(delta, n_batch, _delta_partitions(self.attribution, call))
+            delta = per_instance_delta(delta, n_batch, delta_partitions(self.attribution, call))
             return _map_tensors(repeat, attributions), delta.unsqueeze(1).repeat(1, n_times)
         return _map_tensors(repeat, out)
 
@@ -570,7 +573,7 @@ class TimeAttribution:
     ) -> Any:
         """Rows ``b * T + t`` with target ``t``, in blocks of instances x time points."""
         method, n_times = self.attribution, self.n_times
-        per_row = _rows_per_stacked_row(method, call)
+        per_row = rows_per_stacked_row(method, call)
         block_times = max(1, min(n_times, budget // per_row))
         block_batch = max(1, min(n_batch, budget // (per_row * block_times)))
         blocks = [
@@ -701,9 +704,9 @@ class TimeAttribution:
                     chunk_inputs if is_tuple else chunk_inputs[0], target=None, **chunk_call
                 )
                 if _strategies.attributes_layer(method):
-                    parts.append(_map_tensors(lambda a: _layer_time_layout(a, n_times), out))
+                    parts.append(_map_tensors(lambda a: layer_time_layout(a, n_times), out))
                 else:
-                    parts.append(_to_time_layout(out, chunk_inputs, len(index), n_times))
+                    parts.append(to_time_layout(out, chunk_inputs, len(index), n_times))
                 bar.update()
         return _map_tensors(lambda *p: torch.cat(p), *parts)
 
@@ -772,72 +775,13 @@ def _tensors_in(value: Any) -> Iterator[torch.Tensor]:
             yield from _tensors_in(v)
 
 
-def _default(method: Any, name: str, fallback: int) -> int:
-    param = inspect.signature(method.attribute).parameters.get(name)
-    if param is None or param.default is inspect.Parameter.empty:
-        return fallback
-    return int(param.default)
-
-
-def _points_per_instance(method: Any, call: dict[str, Any]) -> int:
-    """Evaluation points per instance in one pass (for the size of the time chunks)."""
-    if isinstance(method, NoiseTunnel):
-        samples = int(call.get("nt_samples", _default(method, "nt_samples", 5)))
-        return samples * _points_per_instance(method.attribution_method, call)
-    if isinstance(method, IntegratedGradients):
-        return int(call.get("n_steps", _default(method, "n_steps", 50)))
-    if isinstance(method, GradientShap):
-        return int(call.get("n_samples", _default(method, "n_samples", 5)))
-    return 1
-
-
-def _rows_per_stacked_row(method: Any, call: dict[str, Any]) -> int:
-    """Network rows per stacked (instance, time) row in the stacked strategy."""
-    if _strategies.has_distribution_baselines(method):  # DeepLiftShap: inputs x baselines
-        base = call.get("baselines")
-        first = base[0] if isinstance(base, tuple) else base
-        n_base = first.shape[0] if isinstance(first, torch.Tensor) and first.dim() else 1
-        return 2 * n_base
-    if "n_steps" in inspect.signature(method.attribute).parameters:
-        return max(1, int(call.get("n_steps", _default(method, "n_steps", 50))))
-    if isinstance(method, DeepLift):
-        return 2  # inputs and baselines
-    return 1
-
-
-def _delta_partitions(method: Any, call: dict[str, Any]) -> list[int] | None:
-    """Sample counts of NoiseTunnel's partitions (its deltas are concatenated by partition)."""
-    if not isinstance(method, NoiseTunnel):
-        return None
-    samples = int(call.get("nt_samples", _default(method, "nt_samples", 5)))
-    size = call.get("nt_samples_batch_size")
-    size = samples if size is None else min(samples, int(size))
-    sizes = [size] * (samples // size)
-    if samples % size:
-        sizes.append(samples % size)
-    return sizes
-
-
-def _per_instance_delta(
-    delta: torch.Tensor, n_batch: int, partitions: list[int] | None
-) -> torch.Tensor:
-    """Captum's deltas of one pass -> one value per instance (mean over its samples)."""
-    delta = delta.reshape(-1)
-    if partitions is None or len(partitions) == 1:
-        return delta.reshape(n_batch, -1).mean(dim=1)
-    per_sample = delta.numel() // (n_batch * sum(partitions))
-    lengths = [n_batch * size * per_sample for size in partitions]
-    pieces = [part.reshape(n_batch, -1) for part in torch.split(delta, lengths)]
-    return torch.cat(pieces, dim=1).mean(dim=1)
-
-
 def _stack_passes(
     results: list[Any], n_batch: int, call: dict[str, Any], partitions: list[int] | None
 ) -> Any:
     """Per-target results ``[B, ...]`` -> ``[B, T, ...]`` (and deltas ``[B, T]``)."""
     if call.get("return_convergence_delta", False):
         attributions = [r[0] for r in results]
-        deltas = [_per_instance_delta(r[1], n_batch, partitions) for r in results]
+        deltas = [per_instance_delta(r[1], n_batch, partitions) for r in results]
         return _map_tensors(lambda *p: torch.stack(p, dim=1), *attributions), torch.stack(
             deltas, dim=1
         )
@@ -914,23 +858,6 @@ def _merge_layer_rows(result: torch.Tensor) -> torch.Tensor:
     return result.transpose(1, 2).reshape(n_batch * per_row, n_times, *result.shape[3:])
 
 
-def _to_time_layout(out: Any, inputs: tuple[torch.Tensor, ...], n_batch: int, n_times: int) -> Any:
-    """Captum's multi-output result ([B*T, *S] or [B, T, *S]) -> ``[B, T, *S]``."""
-    outs = out if isinstance(out, tuple) else (out,)
-    shaped = []
-    for a, x in zip(outs, inputs, strict=True):
-        expected = (n_batch, n_times, *x.shape[1:])
-        if tuple(a.shape) != expected:
-            if a.numel() != int(np.prod(expected)):
-                raise RuntimeError(
-                    f"Unexpected Captum multi-output attribution shape {tuple(a.shape)} "
-                    f"(expected {expected} or [B*T, ...]); please report this."
-                )
-            a = a.reshape(expected)  # row b * T + t
-        shaped.append(a)
-    return tuple(shaped) if isinstance(out, tuple) else shaped[0]
-
-
 def _matching_layer_name(layer: Any, net: nn.Module) -> str | None:
     """The name of the module of ``net`` equal to ``layer`` (same type and weights), if any."""
     if not isinstance(layer, nn.Module):
@@ -949,16 +876,6 @@ def _matching_layer_name(layer: Any, net: nn.Module) -> str | None:
         ):
             return name
     return None
-
-
-def _layer_time_layout(a: torch.Tensor, n_times: int) -> torch.Tensor:
-    """Captum's multi-output layer attribution (row ``r * T + t``) -> ``[R, T, ...]``."""
-    if a.shape[0] % n_times:
-        raise RuntimeError(
-            f"Unexpected Captum multi-output layer attribution shape {tuple(a.shape)} for "
-            f"{n_times} time points; please report this."
-        )
-    return a.reshape(a.shape[0] // n_times, n_times, *a.shape[1:])
 
 
 def _tracked(inputs: tuple[torch.Tensor, ...]) -> tuple[torch.Tensor, ...]:
