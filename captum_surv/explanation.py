@@ -91,6 +91,9 @@ class SurvExplanation:
     output: str
     event: int | None
     baselines: TensorOrTuple | None
+    standard_error: TensorOrTuple | None = None
+    """Standard errors of sampled attributions (same layout), e.g. SurvSHAP(t)'s
+    ``estimator="permutation"``; None for exact or deterministic methods."""
 
     def __init__(
         self,
@@ -626,6 +629,18 @@ class SurvExplanation:
             "event": self.event,
             "baselines": baselines,
             "baselines_is_tuple": isinstance(self.baselines, tuple),
+            "standard_error": (
+                None
+                if self.standard_error is None
+                else [
+                    e.clone()
+                    for e in (
+                        self.standard_error
+                        if isinstance(self.standard_error, tuple)
+                        else (self.standard_error,)
+                    )
+                ]
+            ),
         }
 
     @classmethod
@@ -658,7 +673,7 @@ class SurvExplanation:
         if baselines is not None:
             baselines = tuple(baselines) if state["baselines_is_tuple"] else baselines[0]
         names = state["feature_names"]
-        return cls(
+        explanation = cls(
             tuple(state["attributions"]) if is_tuple else state["attributions"][0],
             tuple(state["inputs"]) if is_tuple else state["inputs"][0],
             state["times"],
@@ -671,6 +686,10 @@ class SurvExplanation:
             event=state["event"],
             baselines=baselines,
         )
+        standard_error = state.get("standard_error")  # absent in files of older versions
+        if standard_error is not None:
+            explanation.standard_error = tuple(standard_error) if is_tuple else standard_error[0]
+        return explanation
 
     # ------------------------------------------------------------------ display
     def __repr__(self) -> str:

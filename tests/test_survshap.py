@@ -164,3 +164,19 @@ def test_equals_survshap_exact_kernel(models, kind):
     for i in range(2):
         theirs = peer.explain_one(inputs[i].numpy())  # [T, p]
         np.testing.assert_allclose(ours.attributions[i].double().numpy(), theirs, atol=1e-5)
+
+
+def test_standard_error_survives_save_and_load(models, tmp_path):
+    """Regression: SurvExplanation.save/load dropped the sampling estimator's standard error."""
+    model, x = models("coxph")
+    fwd = captum_surv.from_pycox(model, times=4)
+    inputs, background = x[:2].double(), x[60:66].double()
+    sampled = explain(fwd, inputs, "survshap", background, estimator="permutation", seed=3)
+    path = tmp_path / "survshap.pt"
+    sampled.save(path)
+    loaded = captum_surv.SurvExplanation.load(path)
+    assert loaded.standard_error is not None
+    assert torch.equal(loaded.standard_error, sampled.standard_error)
+    exact = explain(fwd, inputs, "survshap", background)
+    exact.save(path)
+    assert captum_surv.SurvExplanation.load(path).standard_error is None
