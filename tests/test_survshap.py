@@ -78,10 +78,40 @@ def test_exact_equals_brute_force_and_is_locally_accurate(models, kind):
     reference = _brute_force(fwd, inputs, background, [[j] for j in range(5)])
     assert torch.allclose(expl.attributions.transpose(1, 2), reference, atol=1e-12)
     assert expl.options["estimator"] == "exact" and expl.options["n_coalitions"] == 32
+    # continuous features: every row is distinct except the empty and full coalitions
+    assert expl.options["coalition_rows"] == (32 - 2) * 8 * 3
     # local accuracy up to floating point: sum_j phi_j = Out(x) - mean_m Out(b_m)
     assert expl.completeness_residual().abs().max().item() <= 1e-12
     mean_background = fwd(background).mean(dim=0).detach()
     assert torch.allclose(expl.reference_prediction[0], mean_background, atol=1e-12)
+
+
+@pytest.mark.parametrize("kind", ["coxtime", "deephit"])
+def test_rows_shared_by_instance_and_background_are_evaluated_once(models, kind):
+    """Instances equal to background rows on some players (discrete data): fewer rows, same
+    values as the brute-force Shapley formula."""
+    model, x = models(kind)
+    fwd = captum_surv.from_pycox(model, times=5)
+    inputs, background = x[:2].double().clone(), x[100:108].double().clone()
+    background[:4, :2] = inputs[0, :2]  # four rows share players 0 and 1 with instance 0
+    background[5] = inputs[1]  # one row equals instance 1
+    background[6, 4] = inputs[1, 4]
+    expl = explain(fwd, inputs, "survshap", background, batch_size=10**7)  # one chunk
+    reference = _brute_force(fwd, inputs, background, [[j] for j in range(5)])
+    assert torch.allclose(expl.attributions.transpose(1, 2), reference, atol=1e-12)
+    assert expl.completeness_residual().abs().max().item() <= 1e-12
+    # distinct rows (x_S, b_-S) per instance and background row: 2^(players where they
+    # differ), less the two (x itself and b itself) taken from the predictions; rows are
+    # deduplicated within a chunk, so smaller chunks evaluate more of them
+    chunked = explain(fwd, inputs, "survshap", background, batch_size=64)
+    assert torch.allclose(chunked.attributions, expl.attributions, atol=1e-12)
+    distinct = sum(
+        max(2 ** int((inputs[i] != background[m]).sum()) - 2, 0) for i in range(2) for m in range(8)
+    )
+    assert expl.options["coalition_rows"] == distinct < (32 - 2) * 8 * 2
+    assert distinct <= chunked.options["coalition_rows"] <= (32 - 2) * 8 * 2
+    sampled = explain(fwd, inputs, "survshap", background, estimator="permutation", seed=0)
+    assert sampled.completeness_residual().abs().max().item() <= 1e-12
 
 
 def test_feature_groups_are_players(models):

@@ -90,7 +90,23 @@ def _shapley_weights(n_players: int) -> torch.Tensor:
 
 
 class _CoalitionValues:
-    """Evaluates ``v_x(S)(t)`` for batches of (instance, coalition) pairs."""
+    """Evaluates ``v_x(S)(t)`` for batches of (instance, coalition) pairs.
+
+    Each distinct network row is evaluated once. The row of instance ``x``, coalition ``S`` and
+    background row ``b`` depends on ``S`` only through ``S & D``, ``D`` the players on which
+    ``x`` and ``b`` differ, so:
+
+    * rows with ``S & D`` empty are the background row ``b`` itself, and rows with
+      ``S & D = D`` the instance ``x`` itself: both are taken from one prediction of the
+      background and of the instances (the empty and full coalitions, and every coalition
+      that differs from them only on players where ``x`` equals ``b``);
+    * when some instance equals some background row on a player (discrete or one-hot
+      features), the remaining rows of a chunk (``batch_size`` network rows) are
+      deduplicated on ``(x, b, S & D)``.
+
+    With continuous features this saves the empty and full coalitions (``2 M`` of the
+    ``2^G M`` rows per instance); with discrete features, most rows.
+    """
 
     def __init__(
         self,
@@ -98,7 +114,10 @@ class _CoalitionValues:
         inputs: Inputs,
         background: Inputs,
         players: list[torch.Tensor],
+        n_players: int,
         rows_per_call: int,
+        instance_out: torch.Tensor,
+        background_out: torch.Tensor,
     ) -> None:
         self.forward = forward
         self.flat_x = [x.reshape(x.shape[0], -1) for x in inputs]
@@ -106,22 +125,64 @@ class _CoalitionValues:
         self.shapes = [x.shape[1:] for x in inputs]
         self.players = players
         self.n_background = background[0].shape[0]
+        self.instance_out = instance_out.double()  # [B, T]
+        self.background_out = background_out.double()  # [M, T]
+        self.n_players = n_players
+        self.rows_evaluated = 0
         per_row = network_rows_per_instance(forward)  # CoxTime: one per jump time
         self.items_per_call = max(1, rows_per_call // (self.n_background * per_row))
 
+    def _differs(self, owner: torch.Tensor) -> torch.Tensor:
+        """``[N, M, G]`` bool: instance ``owner[n]`` and background row m differ on player g."""
+        unique, inverse = torch.unique(owner, return_inverse=True)
+        counts = torch.zeros((unique.numel(), self.n_background, self.n_players), dtype=torch.int32)
+        for x, b, member in zip(self.flat_x, self.flat_b, self.players, strict=True):
+            unequal = x[unique].unsqueeze(1) != b.unsqueeze(0)  # [U, M, F]
+            counts.index_add_(2, member, unequal.to(torch.int32))
+        return (counts > 0)[inverse]
+
     def __call__(self, owner: torch.Tensor, bits: torch.Tensor) -> torch.Tensor:
         """``owner`` ``[N]`` instance indices, ``bits`` ``[N, G]`` bool -> values ``[N, T]``."""
-        m = self.n_background
-        points = []
-        for x, b, member, shape in zip(
-            self.flat_x, self.flat_b, self.players, self.shapes, strict=True
-        ):
-            keep = bits[:, member].unsqueeze(1)  # [N, 1, F]
-            z = torch.where(keep, x[owner].unsqueeze(1), b.unsqueeze(0))  # [N, M, F]
-            points.append(z.reshape(-1, *shape))
-        with torch.no_grad():
-            out = self.forward(*points)
-        return out.double().reshape(owner.shape[0], m, -1).mean(dim=1)
+        n_items, m = owner.shape[0], self.n_background
+        differs = self._differs(owner)  # [N, M, G]
+        kept = bits.unsqueeze(1) & differs  # S & D per background row
+        from_background = ~kept.any(dim=2)  # the row is b_m
+        from_instance = (kept == differs).all(dim=2) & ~from_background  # the row is x
+        todo = (~(from_background | from_instance)).reshape(-1)
+        values = torch.empty((n_items * m, self.instance_out.shape[1]), dtype=torch.float64)
+        background_index = torch.arange(m).repeat(n_items)
+        instance_index = owner.repeat_interleave(m)
+        flat_bg = from_background.reshape(-1)
+        flat_inst = from_instance.reshape(-1)
+        values[flat_bg] = self.background_out[background_index[flat_bg]]
+        values[flat_inst] = self.instance_out[instance_index[flat_inst]]
+        todo_index = todo.nonzero().squeeze(1)
+        if todo_index.numel():
+            item_of, bg_of = todo_index // m, todo_index % m
+            inverse = None
+            if not bool(differs.all()):  # equal rows: same instance, background row and S & D
+                key = torch.cat(
+                    [owner[item_of].unsqueeze(1), bg_of.unsqueeze(1), kept[item_of, bg_of].long()],
+                    dim=1,
+                )
+                _, inverse, counts = torch.unique(
+                    key, dim=0, return_inverse=True, return_counts=True
+                )
+                first = torch.full((counts.numel(),), todo_index.numel(), dtype=torch.long)
+                first.scatter_reduce_(0, inverse, torch.arange(todo_index.numel()), "amin")
+                item_of, bg_of = item_of[first], bg_of[first]
+            points = []
+            for x, b, member, shape in zip(
+                self.flat_x, self.flat_b, self.players, self.shapes, strict=True
+            ):
+                keep = bits[item_of][:, member]  # [K, F]
+                z = torch.where(keep, x[owner[item_of]], b[bg_of])
+                points.append(z.reshape(-1, *shape))
+            with torch.no_grad():
+                out = self.forward(*points).double()
+            self.rows_evaluated += int(out.shape[0])
+            values[todo_index] = out if inverse is None else out[inverse]
+        return values.reshape(n_items, m, -1).mean(dim=1)
 
 
 def _bits(codes: torch.Tensor, n_players: int) -> torch.Tensor:
@@ -258,9 +319,12 @@ def survshap_attributions(
     n = inputs[0].shape[0]
     if estimator == "auto":
         estimator = "exact" if n_players <= MAX_EXACT_PLAYERS else "permutation"
-    values = _CoalitionValues(forward, inputs, background, players, rows)
     prediction = predict_rows(forward, inputs, rows)
-    reference = predict_rows(forward, background, rows).double().mean(dim=0, keepdim=True)
+    background_out = predict_rows(forward, background, rows)
+    reference = background_out.double().mean(dim=0, keepdim=True)
+    values = _CoalitionValues(
+        forward, inputs, background, players, n_players, rows, prediction, background_out
+    )
     options: dict[str, Any] = {"estimator": estimator, "n_players": n_players}
     stderr = None
     if n_players == 1:  # one player takes the whole difference
@@ -295,6 +359,9 @@ def survshap_attributions(
         )
         options.update(n_permutations=n_permutations, seed=seed)
     options["background_rows"] = int(background[0].shape[0])
+    # distinct rows evaluated for the coalitions (besides one prediction of the instances and
+    # of the background); without deduplication: coalitions x background rows per instance
+    options["coalition_rows"] = values.rows_evaluated
     options["batch_size"] = rows
     return MethodResult(
         attributions=_spread(phi, players, inputs),
