@@ -97,6 +97,9 @@ class SurvSHAP:
             random permutation paths).
         n_paths: survshap's ``B`` for ``"sampling"`` (its default 25).
         seed: ``random_state``.
+        pycox_model: If given, survshap predicts with this pycox model's own
+            ``predict_surv_df`` (default arguments) wrapped in step functions, as a user of
+            survshap on a pycox model would, instead of with ``forward``.
     """
 
     def __init__(
@@ -108,6 +111,7 @@ class SurvSHAP:
         method: str = "kernel",
         n_paths: int = 25,
         seed: int = 0,
+        pycox_model: Any = None,
     ) -> None:
         import survshap.predict_explanations.utils as survshap_utils
         from sksurv.functions import StepFunction
@@ -131,14 +135,26 @@ class SurvSHAP:
             surv = survival_numpy(model, data.to_numpy(dtype=np.float32))
             return [StepFunction(times, row) for row in surv]
 
+        def predict_with_pycox(model: Any, data: pd.DataFrame) -> list:
+            surv = model.predict_surv_df(data.to_numpy(dtype=np.float32))
+            jumps, values = surv.index.to_numpy(dtype=float), surv.to_numpy(dtype=float)
+            if jumps[0] > 0:  # continuous-time curves start at the first jump: S = 1 before
+                jumps, values = (
+                    np.r_[0.0, jumps],
+                    np.vstack([np.ones((1, values.shape[1])), values]),
+                )
+            return [StepFunction(jumps, values[:, c]) for c in range(values.shape[1])]
+
         y = np.empty(len(durations), dtype=[("event", bool), ("time", np.float64)])
         y["event"] = np.asarray(events) > 0
         y["time"] = np.asarray(durations, dtype=np.float64)
         self.explainer = SurvivalModelExplainer(
-            model=forward,
+            model=forward if pycox_model is None else pycox_model,
             data=pd.DataFrame(np.asarray(background, dtype=np.float32), columns=self.names),
             y=y,
-            predict_survival_function=predict_survival_function,
+            predict_survival_function=(
+                predict_survival_function if pycox_model is None else predict_with_pycox
+            ),
         )
 
     def explain_one(self, x: np.ndarray) -> np.ndarray:
