@@ -29,8 +29,12 @@ and its models: compare our estimators with each other in this run, and with the
 columns only as orders of magnitude. SurvSHAP(t) in the same run: captum_surv's exact
 ``"survshap"`` and survshap's (Python) ``sampling`` and exact ``kernel`` methods.
 
-Run: ``.venv/bin/python benchmarks/bench_paper.py --quick`` (about 10 minutes on 2 cores;
-``--save`` writes ``benchmarks/results/bench_paper*.md`` and ``.csv``).
+survshap runs on captum_surv's forward (the same forward for both sides) and, as a user
+runs it, on the pycox model's own ``predict_surv_df``. SurvLIMEpy runs to completion.
+
+Run: ``.venv/bin/python benchmarks/bench_paper.py --quick`` (about 40 minutes on 2 shared
+cores; ``--parts 3,4`` runs some parts, ``--models CoxTime`` some models; ``--save`` writes
+``benchmarks/results/bench_paper*.md``, ``.csv`` and ``paper_vs_package.md``).
 """
 
 from __future__ import annotations
