@@ -194,6 +194,24 @@ def test_equals_survshap_exact_kernel(models, kind):
     for i in range(2):
         theirs = peer.explain_one(inputs[i].numpy())  # [T, p]
         np.testing.assert_allclose(ours.attributions[i].double().numpy(), theirs, atol=1e-5)
+    # survshap as a user runs it on the pycox model: pycox's own predict_surv_df
+    saved = (
+        getattr(model, "baseline_hazards_", None),
+        getattr(model, "baseline_cumulative_hazards_", None),
+    )
+    try:
+        if kind == "coxtime":  # pycox loops over the jump times: a baseline with few of them
+            target = model.labtrans.transform(durations[:25], events[:25])
+            captum_surv.compute_coxtime_baseline_hazards(model, x[:25], target, set_hazards=True)
+            fwd = captum_surv.from_pycox(model, times=6)
+            ours = explain(fwd, inputs[:1], "survshap", torch.as_tensor(background))
+        user = peers.SurvSHAP(
+            fwd, background, durations[100:120], events[100:120], method="kernel", pycox_model=model
+        )
+        theirs = user.explain_one(inputs[0].numpy())
+    finally:  # the model is shared by the module's tests
+        model.baseline_hazards_, model.baseline_cumulative_hazards_ = saved
+    np.testing.assert_allclose(ours.attributions[0].double().numpy(), theirs, atol=1e-5)
 
 
 def test_standard_error_survives_save_and_load(models, tmp_path):
