@@ -42,6 +42,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import math
+import os
 import sys
 import time
 import warnings
@@ -746,7 +747,8 @@ def paper_vs_package(part1: pd.DataFrame, preset: str) -> str:
                 }
             )
     table = pd.DataFrame(rows)
-    n_cox = table[table.model == "CoxTime"]["package instances"]
+    gradshap = table.estimator != "SurvSHAP(t)"
+    n_cox = table[(table.model == "CoxTime") & gradshap]["package instances"]
     coxtime = (
         f"CoxTime on {int(n_cox.min())} instances (its gradients cost about 50x)."
         if len(n_cox) and n_cox.min() < 100
@@ -809,7 +811,10 @@ def main(argv: Sequence[str] | None = None) -> None:
         out = [
             f"# bench_paper.py ({cfg.name}), torch threads {args.threads}\n",
             "Published columns: bips-hb/Survival-XAI-ICML, Sim_GradSHAP/final_results "
-            "(see the script's docstring). Timings: one run on a shared 2-core machine.\n",
+            "(see the script's docstring). Timings: one run on a shared 2-core machine "
+            "(parts may come from separate runs; load average when this report was written: "
+            + ", ".join(f"{v:.1f}" for v in os.getloadavg())
+            + ").\n",
         ]
         for number, title, _ in PARTS:
             path = RESULTS / f"{stem}_part{number}.csv"
