@@ -128,6 +128,13 @@ class _CoalitionValues:
         self.instance_out = instance_out.double()  # [B, T]
         self.background_out = background_out.double()  # [M, T]
         self.n_players = n_players
+        # continuous features: every instance differs from every background row everywhere
+        n = self.flat_x[0].shape[0]
+        self.all_differ = all(
+            bool((x[s : s + 256].unsqueeze(1) != b.unsqueeze(0)).all())
+            for x, b in zip(self.flat_x, self.flat_b, strict=True)
+            for s in range(0, n, 256)
+        )
         self.rows_evaluated = 0
         per_row = network_rows_per_instance(forward)  # CoxTime: one per jump time
         self.items_per_call = max(1, rows_per_call // (self.n_background * per_row))
@@ -141,10 +148,33 @@ class _CoalitionValues:
             counts.index_add_(2, member, unequal.to(torch.int32))
         return (counts > 0)[inverse]
 
+    def _all_rows(self, owner: torch.Tensor, bits: torch.Tensor) -> torch.Tensor:
+        """Values ``[N, T]`` from all ``N x M`` rows (every row distinct)."""
+        points = []
+        for x, b, member, shape in zip(
+            self.flat_x, self.flat_b, self.players, self.shapes, strict=True
+        ):
+            keep = bits[:, member].unsqueeze(1)  # [N, 1, F]
+            z = torch.where(keep, x[owner].unsqueeze(1), b.unsqueeze(0))  # [N, M, F]
+            points.append(z.reshape(-1, *shape))
+        with torch.no_grad():
+            out = self.forward(*points)
+        self.rows_evaluated += int(out.shape[0])
+        return out.double().reshape(owner.shape[0], self.n_background, -1).mean(dim=1)
+
     def __call__(self, owner: torch.Tensor, bits: torch.Tensor) -> torch.Tensor:
         """``owner`` ``[N]`` instance indices, ``bits`` ``[N, G]`` bool -> values ``[N, T]``."""
         n_items, m = owner.shape[0], self.n_background
-        differs = self._differs(owner)  # [N, M, G]
+        differs = None if self.all_differ else self._differs(owner)  # [N, M, G]
+        if differs is None or bool(differs.all()):  # only the empty and full coalitions repeat
+            empty, full = ~bits.any(dim=1), bits.all(dim=1)
+            values = torch.empty((n_items, self.instance_out.shape[1]), dtype=torch.float64)
+            values[empty] = self.background_out.mean(dim=0)
+            values[full] = self.instance_out[owner[full]]
+            rest = ~(empty | full)
+            if bool(rest.any()):
+                values[rest] = self._all_rows(owner[rest], bits[rest])
+            return values
         kept = bits.unsqueeze(1) & differs  # S & D per background row
         from_background = ~kept.any(dim=2)  # the row is b_m
         from_instance = (kept == differs).all(dim=2) & ~from_background  # the row is x
