@@ -709,7 +709,8 @@ class SurvExplanation:
         )
 
     # ------------------------------------------------------------------ plots
-    # Thin delegates to captum_surv.plot (imported lazily: matplotlib only when plotting).
+    # Thin delegates to captum_surv.plot, imported when plotting (matplotlib is slow to
+    # import). The figures never import this module: the dependency runs one way.
     def plot_prediction(self, *args: Any, **kwargs: Any) -> Any:
         """The explained output against the reference: :func:`captum_surv.plot.prediction`."""
         from captum_surv import plot

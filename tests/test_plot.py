@@ -226,8 +226,15 @@ def test_okabe_ito_colours_and_other_grey():
     expl = _tabular()
     _, ax = plot.attribution_curves(expl, 0, top_k=3, overlays=())
     colours = [matplotlib.colors.to_hex(line.get_color()) for line in ax.get_lines()[:4]]
-    assert colours[:3] == [c.lower() for c in plot.OKABE_ITO[:3]]
+    # each feature has its own colour of the palette (by name, not by rank in the plot)
+    assert set(colours[:3]) <= {c.lower() for c in plot.OKABE_ITO}
     assert colours[3] == plot.OTHER_COLOR.lower()
+    _, ax = plot.attribution_curves(expl, 0, top_k=None, other=False, overlays=())
+    styles = {
+        (matplotlib.colors.to_hex(line.get_color()), line.get_linestyle())
+        for line in _lines(ax).values()
+    }
+    assert len(styles) == F  # 9 features, 7 colours: line styles tell the rest apart
 
 
 # ============================================================================ contribution
