@@ -37,7 +37,7 @@ def _no_show(monkeypatch):
     monkeypatch.setattr(plt, "show", fail)
 
 
-def _tabular(seed=0, reference=True, scale=None):
+def _tabular(seed=0, reference=True, scale=None, times=TIMES, names=NAMES, method="IntGrad(t)"):
     rng = np.random.default_rng(seed)
     scale = np.linspace(2.0, 0.2, F) if scale is None else scale
     attr = rng.normal(size=(B, T, F)) * scale  # f0 most important on average
@@ -47,15 +47,15 @@ def _tabular(seed=0, reference=True, scale=None):
     return SurvExplanation(
         torch.tensor(attr),
         torch.tensor(x),
-        TIMES,
+        times,
         torch.tensor(pred),
         None if ref is None else torch.tensor(ref),
-        method="IntGrad(t)",
-        feature_names=NAMES,
+        method=method,
+        feature_names=names,
     )
 
 
-def _multimodal(seed=1, channels=1):
+def _multimodal(seed=1, channels=1, times=TIMES):
     rng = np.random.default_rng(seed)
     img = rng.uniform(size=(B, channels, 8, 8))
     tab = rng.normal(size=(B, 3))
@@ -64,7 +64,7 @@ def _multimodal(seed=1, channels=1):
     return SurvExplanation(
         (torch.tensor(a_img), torch.tensor(a_tab)),
         (torch.tensor(img), torch.tensor(tab)),
-        TIMES,
+        times,
         torch.tensor(rng.uniform(0.2, 1.0, size=(B, T))),
         torch.tensor(rng.uniform(0.2, 1.0, size=(B, T))),
         method="GradSHAP(t)",
@@ -669,3 +669,168 @@ def test_real_models_deephit_competing_risks_and_methods():
     _png(fig)
     fig, _ = methods["IntGrad(t)"].plot_importance()
     _png(fig)
+
+
+# ============================================================================ feature colours
+def _hex(colour):
+    return matplotlib.colors.to_hex(colour)
+
+
+def _colours_by_figure(expl, i):
+    """Feature name -> colour, read back from the artists of every figure of instance i."""
+    out = {}
+    _, ax = plot.attribution_curves(expl, i, overlays=())
+    out["curves"] = {name: _hex(line.get_color()) for name, line in _lines(ax).items()}
+    _, ax = plot.force(expl, i, times=[0.5, 1.0])
+    out["force"] = {c.get_label(): _hex(c.patches[0].get_facecolor()) for c in ax.containers}
+    _, (ax_r, ax_b) = plot.contribution(expl, i)
+    out["ribbons"] = {c.get_label(): _hex(c.get_facecolor()[0]) for c in ax_r.collections}
+    out["shares"] = {c.get_label(): _hex(c.patches[0].get_facecolor()) for c in ax_b.containers}
+    _, ax = plot.importance_bar(expl)
+    labels = [t.get_text() for t in ax.get_yticklabels()]
+    out["importance"] = {
+        name: _hex(p.get_facecolor()) for name, p in zip(labels, ax.patches, strict=True)
+    }
+    for name in ("f0", "f5"):
+        _, ax = plot.dependence(expl, name, 2.0)
+        out.setdefault("dependence", {})[name] = _hex(ax.collections[0].get_facecolor()[0])
+    return {
+        figure: {k: v for k, v in colours.items() if not k.startswith("other")}
+        for figure, colours in out.items()
+    }
+
+
+def _rank(colours, name):
+    return list(colours).index(name)
+
+
+def test_a_feature_has_one_colour_in_every_figure():
+    expl = _tabular()
+    i = 2
+    figures = _colours_by_figure(expl, i)
+    # the figures rank the features differently (the force plot by two early times only):
+    # a colour by position in the plot would differ between them
+    shared = set(figures["force"]) & set(figures["shares"])
+    assert any(_rank(figures["force"], n) != _rank(figures["shares"], n) for n in shared)
+    colour = {}
+    for figure, colours in figures.items():
+        for name, c in colours.items():
+            assert colour.setdefault(name, c) == c, f"{name} has another colour in {figure}"
+    assert set(colour) == set(NAMES)  # every feature was seen somewhere
+    assert set(colour.values()) <= {c.lower() for c in plot.OKABE_ITO}
+    # another instance selects and orders other features, with the same colours
+    for figure, colours in _colours_by_figure(expl, 5).items():
+        for name, c in colours.items():
+            assert colour[name] == c, f"{name} changes colour in {figure} of instance 5"
+
+
+def test_same_feature_names_same_colours_across_explanations():
+    first = _tabular(0)
+    # other values, method and instance, and the feature names in another order
+    second = _tabular(3, names=NAMES[::-1], method="Grad(t)", reference=False)
+    _, ax1 = plot.attribution_curves(first, 0, top_k=None, other=False, overlays=())
+    _, ax2 = plot.attribution_curves(second, 4, top_k=None, other=False)
+    lines1, lines2 = _lines(ax1), _lines(ax2)
+    for name in NAMES:
+        assert _hex(lines1[name].get_color()) == _hex(lines2[name].get_color()), name
+        assert lines1[name].get_linestyle() == lines2[name].get_linestyle(), name
+    # distinct styles within one explanation: 9 features, 7 colours, so line styles (and
+    # bar hatches) tell the features of one colour apart
+    styles = {(_hex(line.get_color()), line.get_linestyle()) for line in lines1.values()}
+    assert len(styles) == F
+    _, ax = plot.force(first, 0, top_k=None, other=False)
+    bar_styles = {
+        (_hex(c.patches[0].get_facecolor()), c.patches[0].get_hatch()) for c in ax.containers
+    }
+    assert len(bar_styles) == F
+    # the figures of a permutation importance over features of the same names agree too
+    from captum_surv.importance import PermutationImportance
+
+    rng = np.random.default_rng(0)
+    imp = PermutationImportance(
+        times=TIMES,
+        feature_names=NAMES,
+        groups=[[n] for n in NAMES],
+        loss="brier",
+        baseline_curve=np.zeros(T),
+        baseline_integrated=0.0,
+        permuted_curves=rng.uniform(size=(F, 2, T)),
+        permuted_integrated=rng.uniform(size=(F, 2)),
+        permutations=np.zeros((F, 2, B), dtype=np.int64),
+        seed=0,
+    )
+    _, axes = imp.plot(top_k=4)
+    for line in axes[0].get_lines():
+        if line.get_label() in NAMES:
+            assert _hex(line.get_color()) == _hex(lines1[line.get_label()].get_color())
+
+
+# ============================================================================ time labels
+SMALL_TIMES = np.array([0.000517, 0.001203, 0.002393, 0.004871, 0.009137])
+
+
+def _significant_digits(text):
+    mantissa = text.replace("\N{MINUS SIGN}", "").lstrip("-").split("e")[0]
+    digits = mantissa.replace(".", "").lstrip("0")
+    return len(digits if "." in mantissa else digits.rstrip("0"))
+
+
+def _tick_texts(ax, axis="x"):
+    ax.figure.canvas.draw()
+    ticks = (ax.xaxis if axis == "x" else ax.yaxis).get_ticklabels()
+    return [t.get_text() for t in ticks if t.get_text()]
+
+
+def test_time_labels_are_short():
+    assert _significant_digits("0.002393") == 4 and _significant_digits("1.25e-05") == 3
+    assert _significant_digits("1800") == 2 and _significant_digits("\N{MINUS SIGN}0.5") == 1
+    expl = _tabular(times=SMALL_TIMES)
+    # the times of the bars and titles: 3 significant digits, not 0.002393
+    _, ax = plot.force(expl, 0, times=SMALL_TIMES)
+    assert _tick_texts(ax) == ["0.000517", "0.0012", "0.00239", "0.00487", "0.00914"]
+    _, ax = plot.dependence(expl, "f1", 0.0024)
+    assert ax.get_title() == "t = 0.00239 (IntGrad(t))"
+    _, axes = plot.image_attributions(_multimodal(times=SMALL_TIMES), 0, times=[0.0024, 0.0091])
+    assert [ax.get_title() for ax in axes[1:]] == ["t = 0.00239", "t = 0.00914"]
+    # time axes: tick labels with few digits and no multiplier or offset
+    _, ax = plot.attribution_curves(expl, 0)
+    _, (ax_r, _) = plot.contribution(expl, 0)
+    _, ax_h = plot.importance_heatmap(expl)
+    _, ax_p = plot.prediction(expl)
+    for axis in (ax, ax_r, ax_h, ax_p):
+        texts = _tick_texts(axis)
+        assert len(texts) >= 3 and all(_significant_digits(t) <= 3 for t in texts), texts
+        assert axis.xaxis.get_offset_text().get_text() == ""
+    # large times stay whole numbers, times close together get the digits they need
+    big = _tabular(times=np.array([365.0, 730.4, 1095.0, 1460.0, 1825.25]))
+    _, ax = plot.force(big, 0, times=big.times)
+    assert _tick_texts(ax) == ["365", "730", "1095", "1460", "1825"]
+    _, ax = plot.attribution_curves(big, 0)
+    assert all("e" not in t for t in _tick_texts(ax))
+    close = _tabular(times=np.array([1.0, 1.0001, 1.0002, 1.5, 2.0]))
+    _, ax = plot.force(close, 0, times=close.times)
+    assert _tick_texts(ax) == ["1", "1.0001", "1.0002", "1.5", "2"]
+
+
+def test_time_labels_of_the_global_figures():
+    from captum_surv.effects import FeatureEffect
+
+    rng = np.random.default_rng(1)
+    grid = np.linspace(-1.0, 1.0, 4)
+    effect = FeatureEffect(
+        kind="pdp",
+        features=["f0"],
+        grids=[grid],
+        values=rng.uniform(size=(4, T)),
+        times=SMALL_TIMES,
+        output="survival",
+        ice=rng.uniform(size=(3, 4, T)),
+    )
+    _, ax = effect.plot(times=[0.0012, 0.0091])
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["t = 0.0012", "t = 0.00914"]
+    _, ax = effect.plot()  # the surface: time on the x axis
+    texts = _tick_texts(ax)
+    assert texts and all(_significant_digits(t) <= 3 for t in texts), texts
+    effect.times = np.array([365.0, 730.4, 1095.0, 1460.0, 1825.25])  # days: no 1.83e+03
+    _, ax = effect.plot(times=[730, 1825])
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["t = 730", "t = 1825"]
