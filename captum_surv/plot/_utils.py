@@ -1,10 +1,5 @@
-"""What the figures read from an explanation: argument checks (instances, times, features),
-the feature selection (``features`` / ``top_k`` / ``other``) and time integrals.
-
-The figures never import the result class: they accept any object with the members of
-:class:`ExplanationLike` (a :class:`~captum_surv.SurvExplanation` has them), so the result
-can import its figures lazily without an import cycle.
-"""
+"""What the figures read from an explanation (the :class:`ExplanationLike` protocol, so
+they never import the result class), argument checks, feature selection, time integrals."""
 
 from __future__ import annotations
 
@@ -203,10 +198,6 @@ class Selection:
     labels: list[str]
     rest: list[int]
     styles: list[SeriesStyle]
-
-    @property
-    def has_other(self) -> bool:
-        return bool(self.rest)
 
     def take(self, values: np.ndarray) -> np.ndarray:
         """``[..., F] -> [..., K (+1)]``: selected columns, plus the sum over the rest."""
