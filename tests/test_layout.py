@@ -11,6 +11,7 @@ form a cycle with a package ``__init__`` that re-exports it).
 from __future__ import annotations
 
 import ast
+import functools
 from pathlib import Path
 
 PACKAGE = "captum_surv"
@@ -94,6 +95,12 @@ def import_graph(root: Path = ROOT, at_import: bool = False) -> dict[str, set[st
                 if resolved is not None and resolved != name:
                     graph[name].add(resolved)
     return graph
+
+
+@functools.cache
+def package_graph(at_import: bool = False) -> dict[str, set[str]]:
+    """:func:`import_graph` of captum_surv (parsed once per test session)."""
+    return import_graph(ROOT, at_import)
 
 
 def find_cycles(graph: dict[str, set[str]]) -> list[list[str]]:
@@ -193,7 +200,7 @@ RESULT_MODULES = (
 
 def test_figures_never_import_the_results_they_draw():
     """Results import their figures (lazily, when plotting), never the other way round."""
-    graph = import_graph()
+    graph = package_graph()
     figure_modules = [m for m in graph if _in(f"{PACKAGE}.plot", [m]) or m.endswith("plot_effects")]
     assert len(figure_modules) > 3  # the plot package exists and was parsed
     for module in figure_modules:
@@ -204,7 +211,7 @@ def test_figures_never_import_the_results_they_draw():
 def test_figures_are_imported_only_when_plotting():
     """Matplotlib is slow to import: no module outside the figures imports them at import
     time (the result objects import them inside their plot methods)."""
-    graph = import_graph(at_import=True)
+    graph = package_graph(at_import=True)
     figures = {f"{PACKAGE}.plot", f"{PACKAGE}.plot_effects"}
     for module, targets in graph.items():
         if module in figures or _in(f"{PACKAGE}.plot", [module]):
@@ -214,5 +221,5 @@ def test_figures_are_imported_only_when_plotting():
 
 
 def test_no_import_cycle_in_the_package():
-    cycles = find_cycles(import_graph())
+    cycles = find_cycles(package_graph())
     assert not cycles, _describe(cycles)

@@ -12,6 +12,7 @@ from typing import Any, Protocol, runtime_checkable
 import numpy as np
 import torch
 
+from captum_surv._validation import positive_int
 from captum_surv.plot._labels import OTHER_LABEL
 from captum_surv.plot._style import OTHER_STYLE, SeriesStyle, feature_styles
 
@@ -181,12 +182,8 @@ def feature_index(expl: ExplanationLike, feature: Any) -> int:
 
 
 def check_top_k(top_k: Any, n_features: int) -> int:
-    """``top_k`` as a count (all features for None); error unless a positive int."""
-    if top_k is None:
-        return n_features
-    if isinstance(top_k, bool) or not isinstance(top_k, (int, np.integer)) or top_k < 1:
-        raise ValueError(f"top_k must be a positive int or None (all); got {top_k!r}.")
-    return min(int(top_k), n_features)
+    """``top_k`` as a count of at most ``n_features`` (all of them for None)."""
+    return n_features if top_k is None else min(positive_int(top_k, "top_k"), n_features)
 
 
 @dataclass(frozen=True)
