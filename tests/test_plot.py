@@ -765,6 +765,33 @@ def test_same_feature_names_same_colours_across_explanations():
             assert _hex(line.get_color()) == _hex(lines1[line.get_label()].get_color())
 
 
+def test_features_of_one_colour_are_told_apart_only_when_shown_together():
+    expl = _tabular()
+    _, ax = plot.attribution_curves(expl, 0, top_k=None, other=False, overlays=())
+    by_colour = {}
+    for name, line in _lines(ax).items():
+        by_colour.setdefault(_hex(line.get_color()), []).append(name)
+    pairs = [names for names in by_colour.values() if len(names) > 1]
+    assert len(by_colour) == len(plot.OKABE_ITO) and pairs  # 9 features, 7 colours
+    a, b = pairs[0][:2]
+    for alone in (a, b):  # no other feature of its colour in the figure: solid, no hatch
+        _, ax = plot.attribution_curves(expl, 0, features=[alone], overlays=())
+        assert _lines(ax)[alone].get_linestyle() == "-"
+        _, ax = plot.force(expl, 0, features=[alone])
+        assert not ax.containers[0].patches[0].get_hatch()
+    solid = []
+    for together in ([a, b], [b, a]):
+        _, ax = plot.attribution_curves(expl, 1, features=together, overlays=())
+        lines = _lines(ax)
+        assert _hex(lines[a].get_color()) == _hex(lines[b].get_color())
+        assert {lines[a].get_linestyle(), lines[b].get_linestyle()} == {"-", "--"}
+        solid.append(a if lines[a].get_linestyle() == "-" else b)
+        _, ax = plot.force(expl, 1, features=together)
+        hatches = {c.get_label(): c.patches[0].get_hatch() for c in ax.containers}
+        assert not hatches[solid[-1]] and hatches[b if solid[-1] == a else a]
+    assert solid[0] == solid[1]  # the same one, whatever the order
+
+
 # ============================================================================ time labels
 SMALL_TIMES = np.array([0.000517, 0.001203, 0.002393, 0.004871, 0.009137])
 

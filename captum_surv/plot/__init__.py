@@ -49,14 +49,13 @@ Conventions:
   plotted quantity of those features: signed attributions in signed plots (so stacked bars
   still add up to the attribution sum), ``|attribution|`` shares or importances in
   magnitude plots. Pass ``features=[...]`` (names or flat indices) to choose them yourself.
-* **Colours** follow the colour-blind-safe Okabe-Ito palette, one per feature and chosen
-  from the feature's name: a feature has the same colour in every figure of an
-  explanation (curves, force and contribution plots, bars) and in every explanation with
-  the same feature names. When features of one explanation claim the same colour, the
-  alphabetically later one takes the next free colour; after seven features line styles
-  and bar hatches tell them apart. "Other features" is grey; heat maps use ``viridis``
-  (magnitudes) and the diverging ``RdBu_r`` centred at 0 (signed values). Legends sit
-  outside the data, right of the axes.
+* **Colours** follow the colour-blind-safe Okabe-Ito palette, one per feature, chosen
+  from the feature's name (:func:`feature_colors`): a feature has the same colour in every
+  figure of an explanation (curves, force and contribution plots, bars, dependence) and in
+  every explanation with the same feature names. Beyond seven features colours repeat;
+  where a figure shows two features of one colour, the second is dashed (bars: hatched).
+  "Other features" is grey; heat maps use ``viridis`` (magnitudes) and the diverging
+  ``RdBu_r`` centred at 0 (signed values). Legends sit outside the data, right of the axes.
 
 Example:
     >>> import matplotlib
@@ -66,7 +65,7 @@ Example:
     >>> fig.savefig("curves.png", dpi=150)  # doctest: +SKIP
 """
 
-from captum_surv.plot._style import OKABE_ITO, OTHER_COLOR, feature_styles
+from captum_surv.plot._style import OKABE_ITO, OTHER_COLOR, feature_colors
 from captum_surv.plot.curves import NORMALIZATIONS, attribution_curves, prediction
 from captum_surv.plot.decomposition import contribution, force
 from captum_surv.plot.global_effects import (
@@ -89,7 +88,7 @@ __all__ = [
     "competing_risks",
     "contribution",
     "dependence",
-    "feature_styles",
+    "feature_colors",
     "force",
     "image_attributions",
     "importance",

@@ -1,4 +1,4 @@
-"""Shared look of the figures: palette, one stable style per feature name, figure sizes,
+"""Shared look of the figures: palette, one stable colour per feature name, figure sizes,
 new axes and legends."""
 
 from __future__ import annotations
@@ -68,47 +68,69 @@ def _preferred_colour(name: str) -> int:
 
 
 @lru_cache(maxsize=16)
-def _styles(names: tuple[str, ...]) -> dict[str, SeriesStyle]:
+def _slots(names: tuple[str, ...]) -> dict[str, tuple[int, int]]:
+    """Name -> (palette index, claim): the n-th feature to claim a colour has claim n."""
     n_colours = len(OKABE_ITO)
-    n_slots = n_colours * len(LINESTYLES)
-    taken: set[int] = set()
-    out: dict[str, SeriesStyle] = {}
+    claims = [0] * n_colours
+    out: dict[str, tuple[int, int]] = {}
     for name in sorted(names):  # alphabetical: independent of the features' order
-        colour = _preferred_colour(name)
-        slot = colour
-        if len(taken) < n_slots:
-            # the preferred colour; else the next free colour, solid lines before dashed
-            slot = next(
-                s
-                for s in (
-                    row * n_colours + (colour + step) % n_colours
-                    for row in range(len(LINESTYLES))
-                    for step in range(n_colours)
-                )
-                if s not in taken
-            )
-            taken.add(slot)
-        row = slot // n_colours
-        out[name] = SeriesStyle(OKABE_ITO[slot % n_colours], LINESTYLES[row], HATCHES[row])
+        preferred = _preferred_colour(name)
+        # the preferred colour unless another colour has fewer features: then the next such
+        fewest = min(claims)
+        colour = next(
+            (preferred + step) % n_colours
+            for step in range(n_colours)
+            if claims[(preferred + step) % n_colours] == fewest
+        )
+        out[name] = (colour, claims[colour])
+        claims[colour] += 1
     return out
 
 
-def feature_styles(names: Sequence[str]) -> dict[str, SeriesStyle]:
-    """The style of every feature of an explanation, a function of the feature names.
+def feature_colors(names: Sequence[str]) -> dict[str, str]:
+    """The colour of every feature of an explanation, a function of the feature names.
 
     A name's colour is chosen from the name (a checksum into :data:`OKABE_ITO`), so a
     feature keeps its colour in every figure and in every explanation with the same feature
-    names, whatever their order. When features of one explanation claim the same colour, the
-    alphabetically later one takes the next free colour; after seven features line styles
-    (and bar hatches) tell them apart, and after 28 styles repeat.
+    names, whatever their order. When features claim the same colour, the alphabetically
+    later one takes the next free colour; beyond seven features colours repeat, and
+    :func:`series_styles` tells features of one colour apart within a figure.
 
     Args:
         names: All feature names of the explanation (flat order; order does not matter).
 
     Returns:
-        Name -> :class:`SeriesStyle`.
+        Name -> colour (hex string).
+
+    Example:
+        >>> plot.feature_colors(expl.all_feature_names)["age"]  # doctest: +SKIP
+        '#009E73'
     """
-    return _styles(tuple(names))
+    return {name: OKABE_ITO[colour] for name, (colour, _) in _slots(tuple(names)).items()}
+
+
+def series_styles(shown: Sequence[str], names: Sequence[str]) -> list[SeriesStyle]:
+    """Styles of the features ``shown`` in one figure, out of all feature ``names``.
+
+    Each has its colour from :func:`feature_colors`. Where shown features share a colour,
+    the one that claimed it first is drawn solid and the others dashed, dotted, ... (bars:
+    hatched); a feature whose colour no other shown feature has is always solid.
+    """
+    slots = _slots(tuple(names))
+    rank: dict[str, int] = {}
+    taken = [0] * len(OKABE_ITO)
+    for name in sorted(shown, key=lambda n: (slots[n][1], n)):
+        colour = slots[name][0]
+        rank[name] = taken[colour]
+        taken[colour] += 1
+    return [
+        SeriesStyle(
+            OKABE_ITO[slots[name][0]],
+            LINESTYLES[rank[name] % len(LINESTYLES)],
+            HATCHES[rank[name] % len(HATCHES)],
+        )
+        for name in shown
+    ]
 
 
 def new_axes(ax: Any, figsize: tuple[float, float]) -> tuple[Figure | SubFigure, Axes]:

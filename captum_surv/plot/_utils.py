@@ -14,7 +14,7 @@ import torch
 
 from captum_surv._validation import positive_int
 from captum_surv.plot._labels import OTHER_LABEL
-from captum_surv.plot._style import OTHER_STYLE, SeriesStyle, feature_styles
+from captum_surv.plot._style import OTHER_STYLE, SeriesStyle, series_styles
 
 FeatureSpec = str | int | Sequence[str | int] | None
 
@@ -205,7 +205,7 @@ class Selection:
         return cols
 
     def style(self, position: int) -> SeriesStyle:
-        """Style of series ``position``: its feature's own style (the last is "other")."""
+        """Style of series ``position``: its feature's colour (the last is "other")."""
         return self.styles[position]
 
 
@@ -233,8 +233,7 @@ def select(
     chosen = set(index)
     rest = [j for j in range(n_feat) if j not in chosen] if other else []
     labels = [names[j] for j in index]
-    by_name = feature_styles(names)
-    styles = [by_name[label] for label in labels]
+    styles = series_styles(labels, names)
     if rest:
         labels.append(f"{OTHER_LABEL} ({len(rest)})")
         styles.append(OTHER_STYLE)

@@ -16,7 +16,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from captum_surv.plot._labels import time_axis, time_title, time_titles
-from captum_surv.plot._style import OKABE_ITO, feature_styles
+from captum_surv.plot._style import OKABE_ITO, series_styles
 
 if TYPE_CHECKING:  # pragma: no cover
     from captum_surv.attr.interactions import SurvInteractions
@@ -52,7 +52,8 @@ def plot_permutation_importance(
         fig = axes[0].figure
     order = imp.ranking()[: top_k or None]
     mean, spread = imp.importance(), imp.spread()
-    styles = feature_styles(imp.feature_names)  # the features' colours in every figure
+    # the features' colours in every figure
+    styles = dict(zip(order, series_styles(order, imp.feature_names), strict=True))
     for name in order:
         st = styles[name]
         m, s = mean[name].to_numpy(), spread[name].to_numpy()

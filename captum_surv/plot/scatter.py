@@ -16,7 +16,7 @@ from captum_surv.plot._style import (
     OTHER_COLOR,
     SIZE_DEPENDENCE,
     ZERO_LINE,
-    feature_styles,
+    feature_colors,
     new_axes,
 )
 from captum_surv.plot._utils import (
@@ -139,7 +139,7 @@ def dependence(
                 "a column missing from values); plot its members, or use beeswarm=True."
             )
         if color_j is None:
-            colour = feature_styles(names)[names[j]].color  # the feature's colour in every figure
+            colour = feature_colors(names)[names[j]]  # the feature's colour in every figure
             points = ax.scatter(x, attr[:, j], s=18, color=colour, alpha=0.8)
         else:
             points = ax.scatter(x, attr[:, j], s=18, c=values[:, color_j], cmap=cm, alpha=0.85)
