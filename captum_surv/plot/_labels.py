@@ -97,10 +97,10 @@ class TimeFormatter(Formatter):
     """Tick labels of a time axis by :func:`format_times` (no offset, no multiplier)."""
 
     def __call__(self, x: float, pos: int | None = None) -> str:
-        return format_time(x)
+        return self.fix_minus(format_time(x))
 
     def format_ticks(self, values: Any) -> list[str]:
-        return format_times(list(values))
+        return [self.fix_minus(text) for text in format_times(list(values))]
 
 
 def time_axis(ax: Axes, time_label: str | None = None, axis: str = "x") -> None:
