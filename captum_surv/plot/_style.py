@@ -30,10 +30,12 @@ OTHER_COLOR = "#999999"
 """Colour of the "other features" series."""
 
 OVERLAY_COLOR = "#000000"
-"""Colour of the overlays (prediction, reference, attribution sum)."""
+"""Colour of the overlay lines (prediction, reference, their difference; the force plot's
+attribution sum)."""
 
 SUM_COLOR = "#555555"
-"""Colour of the attribution-sum overlay and the prediction - reference markers."""
+"""Grey of the overlay drawn next to a black one: the attribution sum over curves, the
+prediction - reference markers of the force plot."""
 
 ZERO_LINE = {"color": "#bbbbbb", "lw": 0.8, "zorder": 0}
 """Style of the horizontal (or vertical) line at 0."""
