@@ -194,8 +194,10 @@ RESULT_MODULES = (
     f"{PACKAGE}.cohort",
     f"{PACKAGE}.effects",
     f"{PACKAGE}.importance",
-    f"{PACKAGE}.attr",
+    f"{PACKAGE}.attr.interactions",
+    f"{PACKAGE}.attr.survlime",
 )
+"""The modules of the result classes, which draw themselves through the figures."""
 
 
 def test_figures_never_import_the_results_they_draw():

@@ -10,6 +10,8 @@ from typing import TYPE_CHECKING, Any
 from matplotlib.axes import Axes
 from matplotlib.ticker import Formatter
 
+from captum_surv.attr.registry import display_name
+
 if TYPE_CHECKING:  # pragma: no cover
     from captum_surv.plot._utils import ExplanationLike
 
@@ -31,15 +33,6 @@ OUTPUT_LABELS = {
 }
 """Axis text of each output of :data:`captum_surv.OUTPUTS`."""
 
-METHOD_NAMES = {
-    "grad": "Grad(t)",
-    "smoothgrad": "SG(t)",
-    "gxi": "GxI(t)",
-    "intgrad": "IntGrad(t)",
-    "gradshap": "GradSHAP(t)",
-}
-"""Display names of explain()'s built-in methods (the paper's names)."""
-
 TIME_DIGITS = 3
 """Significant digits of a time value in a figure (more only where needed to tell apart)."""
 
@@ -53,8 +46,8 @@ def output_label(expl: ExplanationLike, event: bool = True) -> str:
 
 
 def method_name(expl: ExplanationLike) -> str:
-    """Display name of the method: the paper's names for explain()'s built-in methods."""
-    return METHOD_NAMES.get(expl.method, expl.method)
+    """Display name of the method (the registry's: the paper's names for built-in ones)."""
+    return display_name(expl.method)
 
 
 def format_time(value: float, digits: int = TIME_DIGITS) -> str:

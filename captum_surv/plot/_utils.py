@@ -12,7 +12,7 @@ from typing import Any, Protocol, runtime_checkable
 import numpy as np
 import torch
 
-from captum_surv._validation import positive_int
+from captum_surv._validation import check_index, positive_int, trapezoid
 from captum_surv.plot._labels import OTHER_LABEL
 from captum_surv.plot._style import OTHER_STYLE, SeriesStyle, series_styles
 
@@ -61,15 +61,8 @@ def check_expl(expl: Any, where: str = "expl") -> ExplanationLike:
 
 # ------------------------------------------------------------------ instances and times
 def instance_index(expl: ExplanationLike, instance: Any) -> int:
-    n = expl.n_instances
-    if isinstance(instance, bool) or not isinstance(instance, (int, np.integer)):
-        raise TypeError(f"instance must be an int index; got {instance!r}.")
-    if not -n <= instance < n:
-        raise ValueError(
-            f"instance={instance} is out of range: the explanation has {n} instance"
-            f"{'s' if n != 1 else ''}; pass an index in 0..{n - 1} (or negative from the end)."
-        )
-    return int(instance) % n
+    """``instance`` as an index in ``0..n_instances - 1`` (negative ones from the end)."""
+    return check_index(instance, expl.n_instances, "instance")
 
 
 def instance_indices(expl: ExplanationLike, instances: Any, default: int = 5) -> list[int]:
@@ -243,10 +236,7 @@ def select(
 # ------------------------------------------------------------------ values over time
 def integrate(times: np.ndarray, curves: np.ndarray) -> np.ndarray:
     """Trapezoid rule over ``times`` along axis -2 of ``[..., T, F]`` (value if T == 1)."""
-    if len(times) == 1:
-        return curves[..., 0, :]
-    width = np.diff(times)[:, None]
-    return (0.5 * (curves[..., 1:, :] + curves[..., :-1, :]) * width).sum(axis=-2)
+    return trapezoid(curves, times, axis=-2)
 
 
 def time_average(times: np.ndarray, curves: np.ndarray) -> np.ndarray:
