@@ -381,7 +381,7 @@ class FeatureEffect:
         )
 
     def plot(self, *args: Any, **kwargs: Any) -> Any:
-        """See :func:`captum_surv.plot_effects.plot_effect`."""
-        from captum_surv.plot_effects import plot_effect
+        """See :func:`captum_surv.plot.plot_effect`."""
+        from captum_surv.plot import plot_effect
 
         return plot_effect(self, *args, **kwargs)

@@ -472,7 +472,7 @@ class PermutationImportance:
         )
 
     def plot(self, *args: Any, **kwargs: Any) -> Any:
-        """See :func:`captum_surv.plot_effects.plot_permutation_importance`."""
-        from captum_surv.plot_effects import plot_permutation_importance
+        """See :func:`captum_surv.plot.plot_permutation_importance`."""
+        from captum_surv.plot import plot_permutation_importance
 
         return plot_permutation_importance(self, *args, **kwargs)

@@ -173,8 +173,21 @@ def test_result_object_and_errors(setting):
     frame = lime.to_frame()
     assert list(frame.columns) == ["instance", "feature", "coefficient", "value", "importance"]
     assert len(frame) == 15 and list(frame.feature[:5]) == list("abcde")
-    assert lime.plot_coefficients(1) is not None
+    ax = lime.plot_coefficients(1)
+    widths = sorted(abs(bar.get_width()) for bar in ax.patches)
+    np.testing.assert_allclose(widths, np.sort(np.abs(lime.coefficients[1].numpy())), rtol=1e-6)
+    ax = lime.plot_curves(2, kind="survival")
+    model_line, surrogate_line = ax.get_lines()[:2]
+    np.testing.assert_allclose(
+        surrogate_line.get_ydata(), np.exp(-lime.surrogate_cumhazard[2].numpy()), rtol=1e-6
+    )
+    np.testing.assert_allclose(
+        model_line.get_ydata(), np.exp(-lime.model_cumhazard[2].numpy()), rtol=1e-6
+    )
+    assert ax.get_xlabel() == "time"
     assert lime.plot_curves(2, kind="cumhazard") is not None
+    with pytest.raises(ValueError, match="kind must be 'survival' or 'cumhazard'"):
+        lime.plot_curves(0, kind="hazard")
     with pytest.raises(ValueError, match="instance must be an int"):
         lime.plot_curves(3)
     with pytest.raises(ValueError, match="needs the training data"):

@@ -574,13 +574,13 @@ class SurvInteractions:
         )
 
     def plot_heatmap(self, *args: Any, **kwargs: Any) -> Any:
-        """See :func:`captum_surv.plot_effects.plot_interaction_heatmap`."""
-        from captum_surv.plot_effects import plot_interaction_heatmap
+        """See :func:`captum_surv.plot.plot_interaction_heatmap`."""
+        from captum_surv.plot import plot_interaction_heatmap
 
         return plot_interaction_heatmap(self, *args, **kwargs)
 
     def plot_pairs(self, *args: Any, **kwargs: Any) -> Any:
-        """See :func:`captum_surv.plot_effects.plot_interaction_pairs`."""
-        from captum_surv.plot_effects import plot_interaction_pairs
+        """See :func:`captum_surv.plot.plot_interaction_pairs`."""
+        from captum_surv.plot import plot_interaction_pairs
 
         return plot_interaction_pairs(self, *args, **kwargs)

@@ -115,41 +115,18 @@ class SurvLIMEExplanation:
         )
 
     def plot_coefficients(self, instance: int = 0, ax: Any = None) -> Any:
-        """Bar chart of one instance's coefficients, largest magnitude first; returns the axes."""
-        import matplotlib.pyplot as plt
+        """Bar chart of one instance's coefficients, largest magnitude first; returns the
+        axes (:func:`captum_surv.plot.survlime_coefficients`)."""
+        from captum_surv.plot import survlime_coefficients
 
-        if ax is None:
-            _, ax = plt.subplots(figsize=(6, 0.3 * len(self.feature_names) + 1.5))
-        b = self.coefficients[self._index(instance)].numpy()
-        order = np.argsort(np.abs(b))
-        colours = ["tab:red" if v > 0 else "tab:blue" for v in b[order]]
-        ax.barh([self.feature_names[j] for j in order], b[order], color=colours)
-        ax.axvline(0.0, color="black", linewidth=0.8)
-        ax.set_xlabel("SurvLIME coefficient b (log hazard ratio)")
-        ax.set_title(f"SurvLIME, instance {instance}")
-        return ax
+        return survlime_coefficients(self, instance, ax)[1]
 
     def plot_curves(self, instance: int = 0, ax: Any = None, kind: str = "survival") -> Any:
         """The model's and the surrogate's survival (or cumulative hazard) curves of one
-        instance; returns the axes."""
-        import matplotlib.pyplot as plt
+        instance; returns the axes (:func:`captum_surv.plot.survlime_curves`)."""
+        from captum_surv.plot import survlime_curves
 
-        if kind not in ("survival", "cumhazard"):
-            raise ValueError(f"kind must be 'survival' or 'cumhazard', got {kind!r}.")
-        if ax is None:
-            _, ax = plt.subplots(figsize=(6, 4))
-        i = self._index(instance)
-        model, cox = self.model_cumhazard[i].numpy(), self.surrogate_cumhazard[i].numpy()
-        if kind == "survival":
-            model, cox = np.exp(-model), np.exp(-cox)
-        t = self.times.numpy()
-        ax.step(t, model, where="post", label="model")
-        ax.step(t, cox, where="post", linestyle="--", label="SurvLIME Cox surrogate")
-        ax.set_xlabel("time")
-        ax.set_ylabel("S(t | x)" if kind == "survival" else "H(t | x)")
-        ax.set_title(f"instance {instance}: fit error {float(self.fit_error[i]):.3g}")
-        ax.legend()
-        return ax
+        return survlime_curves(self, instance, ax, kind)[1]
 
     def _index(self, instance: int) -> int:
         return check_index(instance, self.n_instances, "instance")

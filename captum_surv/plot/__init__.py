@@ -34,6 +34,8 @@ function                            figure
                                     time
 :func:`plot_interaction_heatmap`    mean ``|interaction|`` feature x feature at one time
 :func:`plot_interaction_pairs`      strength of the strongest pairs over time
+:func:`survlime_coefficients`       a SurvLIME surrogate's coefficients of one instance
+:func:`survlime_curves`             the model's and the SurvLIME surrogate's curves
 =================================== ===========================================================
 
 Conventions:
@@ -78,6 +80,7 @@ from captum_surv.plot.images import image_attributions
 from captum_surv.plot.panels import compare_methods, competing_risks
 from captum_surv.plot.scatter import dependence
 from captum_surv.plot.summary import importance, importance_bar, importance_heatmap
+from captum_surv.plot.surrogate import survlime_coefficients, survlime_curves
 
 __all__ = [
     "NORMALIZATIONS",
@@ -98,5 +101,7 @@ __all__ = [
     "plot_interaction_heatmap",
     "plot_interaction_pairs",
     "plot_permutation_importance",
+    "survlime_coefficients",
+    "survlime_curves",
     "prediction",
 ]
