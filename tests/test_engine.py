@@ -1,0 +1,297 @@
+"""The fast routes of the Jacobian engine against independent references.
+
+* Discrete-time heads (LogisticHazard, PMF, MTLR, PCHazard, BCESurv, DeepHit and its
+  event-specific outputs), differentiated layer by layer to their logits and then through
+  the head, forward and reverse mode: equal to Captum's IntegratedGradients looped over
+  every time target (float64), and the layer-by-layer route is really taken.
+* Chunking rows (``chunk_rows``, ``batch_size``) does not change the numbers.
+* The layer-by-layer tangents equal ``torch.func.jacfwd`` on networks with residual
+  additions, views, layer norms and integer inputs; untraceable networks fall back.
+* CoxTime: the split first layer equals stacked rows (forward and Jacobian); networks
+  whose first layer is not a Linear on ``[x, t]`` are not split and still exact.
+* CoxTime ``with_knots``: equals linear interpolation of ``g`` between the knots (computed
+  here with numpy), its Jacobian equals autograd's, its error shrinks with more knots,
+  it is exact with as many knots as jump times, and bad ``knots`` get clear errors.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from captum.attr import IntegratedGradients
+from torch import nn
+
+import captum_surv
+from captum_surv import explain
+from captum_surv.attr import forward_mode, jacobian
+from captum_surv.attr.jacobian import head_jacobian, output_jacobian
+from captum_surv.models import coxtime
+
+P, N_CUTS = 4, 6
+DTYPE = torch.float64
+
+
+def _mlp(p: int, out: int) -> nn.Module:
+    torch.manual_seed(0)
+    return nn.Sequential(nn.Linear(p, 8), nn.Tanh(), nn.Linear(8, 8), nn.Tanh(), nn.Linear(8, out))
+
+
+class _Competing(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.body = _mlp(P, 2 * N_CUTS)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.body(x).view(-1, 2, N_CUTS)
+
+
+CUTS = np.linspace(0.0, 5.0, N_CUTS)
+
+
+def _discrete(name: str, output: str = "survival", event: int | None = None):
+    from pycox import models as pm
+
+    if name == "DeepHit":
+        net = _Competing().to(DTYPE)
+        return captum_surv.from_module(
+            net, "competing_pmf", cuts=CUTS, n_risks=2, output=output, event=event
+        )
+    cls = {
+        "LogisticHazard": pm.LogisticHazard,
+        "PMF": pm.PMF,
+        "MTLR": pm.MTLR,
+        "BCESurv": pm.BCESurv,
+        "DeepHitSingle": pm.DeepHitSingle,
+    }[name]
+    model = cls(_mlp(P, N_CUTS).to(DTYPE), duration_index=CUTS)
+    return captum_surv.from_pycox(model, output=output)
+
+
+def _x(n: int = 5, seed: int = 1) -> torch.Tensor:
+    return torch.randn(n, P, generator=torch.Generator().manual_seed(seed), dtype=DTYPE)
+
+
+def _ig_loop(fwd, x, base, steps=8):
+    ig = IntegratedGradients(fwd)
+    return torch.stack(
+        [ig.attribute(x, baselines=base, target=k, n_steps=steps) for k in range(fwd.n_times)], 1
+    )
+
+
+FAMILIES = [
+    ("LogisticHazard", "survival", None),
+    ("LogisticHazard", "hazard", None),
+    ("PMF", "survival", None),
+    ("PMF", "pmf", None),
+    ("MTLR", "survival", None),
+    ("MTLR", "cumhazard", None),
+    ("DeepHitSingle", "hazard", None),
+    ("BCESurv", "survival", None),
+    ("DeepHit", "survival", None),
+    ("DeepHit", "cif", 0),
+    ("DeepHit", "pmf", 1),
+    ("DeepHit", "hazard", 1),
+]
+
+
+@pytest.mark.parametrize("route", ["forward", "reverse"])
+@pytest.mark.parametrize("name,output,event", FAMILIES)
+def test_head_route_equals_captum_loop(name, output, event, route, monkeypatch):
+    fwd = _discrete(name, output, event)
+    if output != "survival":  # a grid between the cuts too
+        fwd = fwd.with_times(np.array([0.5, 1.7, 2.5, 4.2]))
+    monkeypatch.setattr(jacobian, "use_forward_mode", lambda f, k: route == "forward")
+    used = []
+    original = forward_mode.network_tangents
+
+    def spy(*args, **kwargs):
+        result = original(*args, **kwargs)
+        used.append(True)
+        return result
+
+    monkeypatch.setattr(jacobian, "network_tangents", spy)
+    x, base = _x(), torch.zeros(1, P, dtype=DTYPE)
+    ours = explain(fwd, x, "intgrad", base, n_steps=8).attributions
+    reference = _ig_loop(fwd, x, base)
+    scale = reference.abs().max()
+    assert scale > 0
+    # Captum's path weights carry about 1e-8 relative error (test_chunk_size... checks the
+    # Jacobian itself against autograd at 1e-10)
+    assert torch.allclose(ours, reference, rtol=1e-7, atol=1e-7 * scale)
+    assert bool(used) == (route == "forward")  # forward mode: layer by layer, not vmap(jvp)
+
+
+@pytest.mark.parametrize("name", ["LogisticHazard", "DeepHit"])
+@pytest.mark.parametrize("route", ["forward", "reverse"])
+def test_chunk_size_does_not_change_results(name, route, monkeypatch):
+    monkeypatch.setattr(jacobian, "use_forward_mode", lambda f, k: route == "forward")
+    fwd = _discrete(name)
+    x = _x(11)
+    net, inputs = fwd.prepare_inputs(x)
+    whole, out = head_jacobian(fwd, net, inputs, chunk_rows=1000)
+    for rows in (1, 4):
+        chunked, out_chunked = head_jacobian(fwd, net, inputs, chunk_rows=rows)
+        assert torch.allclose(chunked[0], whole[0], rtol=1e-13, atol=1e-15)
+        assert torch.allclose(out_chunked, out, rtol=1e-13, atol=1e-15)
+    reference = torch.autograd.functional.jacobian(fwd, x)  # [N, T, N, P]
+    reference = reference[torch.arange(11), :, torch.arange(11)]
+    assert torch.allclose(whole[0], reference, rtol=1e-10, atol=1e-12)
+    small = explain(fwd, x, "intgrad", n_steps=5, batch_size=3).attributions
+    large = explain(fwd, x, "intgrad", n_steps=5, batch_size=10_000).attributions
+    assert torch.allclose(small, large, rtol=1e-12, atol=1e-14)
+
+
+# ---------------------------------------------------------------- layer-by-layer tangents
+class _Residual(nn.Module):
+    """Residual block, layer norm, a view and an embedded integer input."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        torch.manual_seed(3)
+        self.embed = nn.Embedding(3, 2)
+        self.inp = nn.Linear(P + 2, 6)
+        self.norm = nn.LayerNorm(6)
+        self.hidden = nn.Linear(6, 6)
+        self.out = nn.Linear(6, 4)
+
+    def forward(self, x: torch.Tensor, code: torch.Tensor) -> torch.Tensor:
+        h = torch.tanh(self.inp(torch.cat([x, self.embed(code)], dim=1)))
+        h = self.norm(h + torch.nn.functional.softplus(self.hidden(h)))
+        return self.out(h).view(x.shape[0], 2, 2) * 0.5
+
+
+class _Branching(nn.Module):
+    """Data-dependent control flow: torch.fx cannot trace it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.lin = nn.Linear(P, 3)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = self.lin(x)
+        return torch.tanh(h) if bool(h.sum() > 0) else torch.sin(h)
+
+
+def test_layer_by_layer_tangents_equal_jacfwd():
+    net = _Residual().to(DTYPE)
+    x, code = _x(6), torch.tensor([0, 1, 2, 1, 0, 2])
+    directions = jacobian._unit_directions((x, code), [0])
+    out, tangents = forward_mode.network_tangents(net, (x, code), directions, unit=True)
+    reference = torch.func.vmap(torch.func.jacfwd(lambda r, c: net(r[None], c[None])[0]))(x, code)
+    with torch.no_grad():
+        assert torch.equal(out, net(x, code))
+    assert torch.allclose(tangents.movedim(0, -1), reference, rtol=1e-12, atol=1e-14)
+    assert forward_mode.traced(_Branching()) is None
+    with pytest.raises(forward_mode.Untraceable):
+        forward_mode.network_tangents(_Branching(), (x,), [torch.zeros(P, 6, P)])
+
+
+# ---------------------------------------------------------------- CoxTime
+def _coxtime_net():
+    from pycox.models.cox_time import MLPVanillaCoxTime
+
+    torch.manual_seed(0)
+    return MLPVanillaCoxTime(P, [8, 8], batch_norm=False, dropout=0.0, activation=nn.Tanh)
+
+
+class _TimeFirst(nn.Module):
+    """CoxTime network whose first operation transforms the time: no split."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.body = _mlp(P + 1, 1)
+
+    def forward(self, x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+        return self.body(torch.cat([x, torch.log1p(t.abs())], dim=1))
+
+
+N_JUMPS = 33
+JUMPS = np.linspace(0.1, 3.3, N_JUMPS)
+INCREMENTS = np.full(N_JUMPS, 0.03)
+
+
+def _coxtime(net, **kw):
+    return captum_surv.from_module(
+        net.to(DTYPE), "coxtime", baseline=(JUMPS, INCREMENTS), times=np.array([0.5, 1.5, 3.3]), **kw
+    )
+
+
+def _no_split(monkeypatch):
+    monkeypatch.setattr(coxtime, "first_layer_split", lambda net: None)
+    monkeypatch.setattr(jacobian, "first_layer_split", lambda net: None)
+
+
+@pytest.mark.parametrize("output", ["survival", "hazard", "log_risk"])
+def test_coxtime_split_first_layer_equals_stacked_rows(output, monkeypatch):
+    fwd = _coxtime(_coxtime_net(), output=output)
+    assert coxtime.first_layer_split(fwd.net) is not None
+    x = _x(4)
+    (fast,), fast_out = output_jacobian(fwd, (x,))
+    with torch.no_grad():
+        fast_forward = fwd(x)
+    _no_split(monkeypatch)
+    (plain,), plain_out = output_jacobian(fwd, (x,))
+    with torch.no_grad():
+        plain_forward = fwd(x)
+    assert torch.allclose(fast_forward, plain_forward, rtol=1e-13, atol=1e-15)
+    assert torch.allclose(fast_out, plain_out, rtol=1e-13, atol=1e-15)
+    assert torch.allclose(fast, plain, rtol=1e-12, atol=1e-14)
+
+
+def test_coxtime_other_first_layer_is_not_split_and_exact():
+    fwd = _coxtime(_TimeFirst())
+    assert coxtime.first_layer_split(fwd.net) is None
+    x = _x(3)
+    (jac,), _ = output_jacobian(fwd, (x,))
+    reference = torch.autograd.functional.jacobian(fwd, x)[torch.arange(3), :, torch.arange(3)]
+    assert torch.allclose(jac, reference, rtol=1e-10, atol=1e-13)
+
+
+def test_coxtime_knots_interpolate_g_and_shrink_the_error():
+    fwd = _coxtime(_coxtime_net(), output="cumhazard")
+    x = _x(4)
+    net = fwd.net
+    scaled = fwd.scaled_native.numpy()
+    with torch.no_grad():
+        exact = fwd(x)
+        errors = []
+        for knots in (2, 3, 5, 9, 17):
+            approx = fwd.with_knots(knots)
+            # reference: g at the knots by the network itself, numpy's linear interpolation
+            index = np.round(np.linspace(0, N_JUMPS - 1, knots)).astype(int)
+            g_knots = torch.stack(
+                [net(x, torch.full((4, 1), scaled[i], dtype=DTYPE)).reshape(-1) for i in index], 1
+            )
+            g = np.stack([np.interp(scaled, scaled[index], row) for row in g_knots.numpy()])
+            upto = np.searchsorted(JUMPS, np.array([0.5, 1.5, 3.3]), side="right")
+            cumhazard = np.cumsum(INCREMENTS * np.exp(g), axis=1)[:, upto - 1]
+            np.testing.assert_allclose(approx(x).numpy(), cumhazard, rtol=1e-12)
+            errors.append(float((approx(x) - exact).abs().max()))
+        assert all(a > b for a, b in zip(errors, errors[1:], strict=False)), errors
+        for knots in (N_JUMPS, N_JUMPS + 5, None):
+            same = fwd.with_knots(knots)
+            assert not same.is_approximate
+            assert torch.equal(same(x), exact)
+    approx = fwd.with_knots(5)
+    (jac,), _ = output_jacobian(approx, (x,))
+    reference = torch.autograd.functional.jacobian(approx, x)[torch.arange(4), :, torch.arange(4)]
+    assert torch.allclose(jac, reference, rtol=1e-10, atol=1e-13)
+    conditional = approx.with_output("conditional_survival", condition_time=1.0)
+    assert conditional.unconditional_forward.is_approximate
+
+
+@pytest.mark.parametrize(
+    "knots,error,match",
+    [
+        (1, ValueError, "too few"),
+        (0, ValueError, "too few"),
+        (2.5, TypeError, "int >= 2"),
+        (True, TypeError, "int >= 2"),
+        ("8", TypeError, "int >= 2"),
+    ],
+)
+def test_bad_knots_get_clear_errors(knots, error, match):
+    fwd = _coxtime(_coxtime_net())
+    with pytest.raises(error, match=match):
+        fwd.with_knots(knots)
