@@ -94,7 +94,9 @@ def discrete_forwards(p: int, n_cuts: int) -> dict[str, captum_surv.SurvivalForw
     cuts = np.linspace(0.0, 10.0, n_cuts)
     torch.manual_seed(0)
     return {
-        "LogisticHazard": captum_surv.from_pycox(LogisticHazard(mlp(p, n_cuts), duration_index=cuts)),
+        "LogisticHazard": captum_surv.from_pycox(
+            LogisticHazard(mlp(p, n_cuts), duration_index=cuts)
+        ),
         "PMF": captum_surv.from_pycox(PMF(mlp(p, n_cuts), duration_index=cuts)),
         "MTLR": captum_surv.from_pycox(MTLR(mlp(p, n_cuts), duration_index=cuts)),
         "DeepHit": captum_surv.from_module(

@@ -209,11 +209,12 @@ class _TimeFirst(nn.Module):
 N_JUMPS = 33
 JUMPS = np.linspace(0.1, 3.3, N_JUMPS)
 INCREMENTS = np.full(N_JUMPS, 0.03)
+GRID = np.array([0.5, 1.5, 3.3])
 
 
 def _coxtime(net, **kw):
     return captum_surv.from_module(
-        net.to(DTYPE), "coxtime", baseline=(JUMPS, INCREMENTS), times=np.array([0.5, 1.5, 3.3]), **kw
+        net.to(DTYPE), "coxtime", baseline=(JUMPS, INCREMENTS), times=GRID, **kw
     )
 
 
@@ -264,7 +265,7 @@ def test_coxtime_knots_interpolate_g_and_shrink_the_error():
                 [net(x, torch.full((4, 1), scaled[i], dtype=DTYPE)).reshape(-1) for i in index], 1
             )
             g = np.stack([np.interp(scaled, scaled[index], row) for row in g_knots.numpy()])
-            upto = np.searchsorted(JUMPS, np.array([0.5, 1.5, 3.3]), side="right")
+            upto = np.searchsorted(JUMPS, GRID, side="right")
             cumhazard = np.cumsum(INCREMENTS * np.exp(g), axis=1)[:, upto - 1]
             np.testing.assert_allclose(approx(x).numpy(), cumhazard, rtol=1e-12)
             errors.append(float((approx(x) - exact).abs().max()))
