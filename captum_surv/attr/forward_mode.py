@@ -35,6 +35,17 @@ class Untraceable(Exception):
 
 _TRACES: weakref.WeakKeyDictionary[nn.Module, fx.GraphModule | None] = weakref.WeakKeyDictionary()
 
+# elementwise activations: tangent from the output, as their jvp formulas compute it
+_ACTIVATION_TANGENTS = {
+    nn.ReLU: lambda t, y: torch.ops.aten.threshold_backward(t, y, 0),
+    nn.Tanh: torch.ops.aten.tanh_backward,
+    nn.Sigmoid: torch.ops.aten.sigmoid_backward,
+    torch.relu: lambda t, y: torch.ops.aten.threshold_backward(t, y, 0),
+    torch.nn.functional.relu: lambda t, y: torch.ops.aten.threshold_backward(t, y, 0),
+    torch.tanh: torch.ops.aten.tanh_backward,
+    torch.sigmoid: torch.ops.aten.sigmoid_backward,
+}
+
 # nodes whose outputs carry no derivative (shapes, sizes, dtypes)
 _NO_TANGENT_METHODS = frozenset({"size", "dim", "numel", "type", "get_device", "ndimension"})
 
@@ -137,6 +148,13 @@ def _propagate(
         args = fx.node.map_arg(node.args, primal.__getitem__)
         kwargs = fx.node.map_arg(node.kwargs, primal.__getitem__)
         return fn(*args, **kwargs), None
+    activation = _ACTIVATION_TANGENTS.get(type(fn) if isinstance(fn, nn.Module) else fn)
+    if activation is not None and len(node.args) == 1 and not node.kwargs:
+        (source,) = node.args
+        if isinstance(source, fx.Node):
+            t = tangent[source]  # before fn: an in-place activation overwrites its input
+            out = fn(primal[source])
+            return out, activation(t, out)
     if isinstance(fn, nn.Linear) and len(node.args) == 1 and not node.kwargs:
         (source,) = node.args
         if isinstance(source, fx.Node):
