@@ -362,7 +362,7 @@ def head_jacobian(
         head = forward.output_from_network
         return _full_jacobian(lambda *xs: head(forward.run_network(net, *xs)), inputs, key=net)
     step = HEAD_CHUNK_ROWS if chunk_rows is None else chunk_rows
-    jacobians: list[torch.Tensor] | None = None
+    full: torch.Tensor | None = None  # [N, T, D], filled chunk by chunk (no concatenation)
     outputs = torch.empty(0)
     for start in range(0, n, step):
         chunk = tuple(x[start : start + step] for x in inputs)
@@ -377,19 +377,16 @@ def head_jacobian(
                 forward_mode = False
         if part is None:
             part = _head_reverse_mode(forward, net, chunk, floating)
-        if jacobians is None:  # filled chunk by chunk: no concatenation copy
-            dtype = part[1].dtype
-            outputs = part[1].new_empty((n, n_out))
-            jacobians = [
-                inputs[i].new_empty((n, n_out, *inputs[i].shape[1:]), dtype=dtype)
-                if i in floating
-                else _zeros_jacobian(inputs[i], n_out, dtype)
-                for i in range(len(inputs))
-            ]
-        stop = start + part[1].shape[0]
-        outputs[start:stop] = part[1]
-        for i, jac in zip(floating, part[0], strict=True):
-            jacobians[i][start:stop] = jac
+        jac, out = part
+        if full is None:
+            full = jac.new_empty((n, n_out, n_features))
+            outputs = out.new_empty((n, n_out))
+        full[start : start + out.shape[0]] = jac
+        outputs[start : start + out.shape[0]] = out
+    assert full is not None
+    jacobians = [_zeros_jacobian(x, n_out, outputs.dtype) for x in inputs]
+    for i, jac in zip(floating, _split_features(full, inputs, floating), strict=True):
+        jacobians[i] = jac
     return tuple(jacobians), outputs
 
 
@@ -434,7 +431,7 @@ def _split_features(jac: torch.Tensor, inputs: Inputs, floating: list[int]) -> I
 
 def _head_forward_mode(
     forward: SurvivalForward, net: object, inputs: Inputs, floating: list[int]
-) -> tuple[Inputs, torch.Tensor]:
+) -> tuple[torch.Tensor, torch.Tensor]:
     """p directions through the network (layer by layer) and then through the head."""
     directions = _unit_directions(inputs, floating)
     raw, d_raw = _network_directions(forward, net, inputs, floating, directions)
@@ -450,7 +447,7 @@ def _head_forward_mode(
     out, d_out = torch.func.vmap(directional, out_dims=(None, 0))(
         d_raw.reshape(d_raw.shape[0], n, -1)
     )
-    return _split_features(d_out.permute(1, 2, 0), inputs, floating), out
+    return d_out.permute(1, 2, 0), out  # [N, T, D] (a view)
 
 
 def _network_directions(
@@ -482,7 +479,7 @@ def _network_directions(
 
 def _head_reverse_mode(
     forward: SurvivalForward, net: object, inputs: Inputs, floating: list[int]
-) -> tuple[Inputs, torch.Tensor]:
+) -> tuple[torch.Tensor, torch.Tensor]:
     """K reverse passes of the network to its logits, times the head's Jacobian."""
     leaves = _leaf(inputs)
     wrt = [leaves[i] for i in floating]
@@ -506,9 +503,11 @@ def _head_reverse_mode(
     basis = torch.eye(k, dtype=flat.dtype, device=flat.device)[:, None, :].expand(k, n, k)
     out, d_head = torch.func.vmap(directional, out_dims=(None, 0))(basis)  # [K, N, T]
     d_head = d_head.permute(1, 2, 0)  # [N, T, K]
-    result = []
-    for j, x in enumerate(wrt):
-        d_net = torch.stack([_zero_if_unused(c[j], x) for c in columns], dim=1)  # [N, K, *S]
-        product = torch.bmm(d_head, d_net.reshape(n, k, -1))
-        result.append(product.reshape(n, d_head.shape[1], *x.shape[1:]))
-    return tuple(result), out
+    d_net = torch.cat(
+        [
+            torch.stack([_zero_if_unused(c[j], x) for c in columns], dim=1).reshape(n, k, -1)
+            for j, x in enumerate(wrt)
+        ],
+        dim=2,
+    )  # [N, K, D]
+    return torch.bmm(d_head, d_net), out  # [N, T, D]
