@@ -187,6 +187,21 @@ def test_layer_by_layer_tangents_equal_jacfwd():
         forward_mode.network_tangents(_Branching(), (x,), [torch.zeros(P, 6, P)])
 
 
+def test_hooks_on_the_network_itself_are_honoured(monkeypatch):
+    """A forward hook on the (top-level) network changes its output; the graph would skip
+    it, so the engine must not take the layer-by-layer route."""
+    monkeypatch.setattr(jacobian, "use_forward_mode", lambda f, k: True)
+    fwd = _discrete("LogisticHazard")
+    x = _x(3)
+    handle = fwd.net.register_forward_hook(lambda module, args, out: 2 * out)
+    try:
+        (jac,), _ = output_jacobian(fwd, (x,))
+        reference = torch.autograd.functional.jacobian(fwd, x)[torch.arange(3), :, torch.arange(3)]
+    finally:
+        handle.remove()
+    assert torch.allclose(jac, reference, rtol=1e-10, atol=1e-13)
+
+
 # ---------------------------------------------------------------- CoxTime
 def _coxtime_net():
     from pycox.models.cox_time import MLPVanillaCoxTime

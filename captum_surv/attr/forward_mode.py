@@ -90,6 +90,8 @@ def network_tangents(
     graph = traced(net)
     if graph is None:
         raise Untraceable("the network cannot be traced with torch.fx")
+    if net._forward_hooks or net._forward_pre_hooks:  # the graph would not call them
+        raise Untraceable("the network itself has forward hooks")
     primal: dict[fx.Node, object] = {}
     tangent: dict[fx.Node, torch.Tensor | None] = {}
     position = 0

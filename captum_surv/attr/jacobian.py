@@ -13,16 +13,24 @@ class:
   parametric families: the k distribution parameters): every time point depends on the
   input only through k network outputs, so ``J = (d out / d raw) (d raw / d x)`` costs k
   backward passes of the network, plus k forward-mode passes of the cheap transform.
-* Other ``"head"`` forwards (discrete-time heads, DeepHit) and any ``"network"`` forward:
-  the Jacobian of the whole map (network and survival transform) costs one forward-mode
-  pass per input feature or one batched reverse-mode pass per output column, whichever is
-  fewer; each pass processes all rows at once. Networks with layers that have no
-  forward-mode derivative (e.g. ``nn.MultiheadAttention``'s fused path, float32 ``nn.LSTM``
-  on CPU) fall back to batched reverse mode, and where reverse mode cannot be batched
-  either, to one reverse pass per output column: the numbers are the same.
+* Other ``"head"`` forwards (discrete-time heads, DeepHit): the network is differentiated
+  to its K logits only, then the head (:func:`head_jacobian`): forward mode with the p
+  unit directions pushed through the network node by node
+  (:mod:`captum_surv.attr.forward_mode`) when p <= K, else K reverse passes to the
+  logits times the head's Jacobian (or T reverse passes of the whole map when the grid
+  has fewer time points than K). Rows are processed in chunks of
+  :data:`HEAD_CHUNK_ROWS`. Networks with layers that have no forward-mode derivative
+  (e.g. ``nn.MultiheadAttention``'s fused path, float32 ``nn.LSTM`` on CPU) fall back to
+  reverse mode: the numbers are the same.
+* Any ``"network"`` forward: the Jacobian of the whole map costs one forward-mode pass
+  per input feature or one batched reverse-mode pass per output column, whichever is
+  fewer; each pass processes all rows at once, with the same fallbacks (where reverse
+  mode cannot be batched either, one reverse pass per output column).
 * ``"time_input"`` (CoxTime): ``g(x, s_j)`` at each network time is one stacked row; one
   backward of the sum gives every row's gradient, then the family's chain rule
-  (``jacobian_from_network``).
+  (``jacobian_from_network``). A network whose first layer is an ``nn.Linear`` on
+  ``concat(x, t)`` computes that layer's input part once per row
+  (:class:`~captum_surv.models.coxtime.FirstLayerSplit`).
 
 Integer inputs (e.g. category codes fed to ``nn.Embedding``) are not differentiable: they
 are held fixed, and their Jacobian is a zeros tensor in the floating dtype of the outputs.
