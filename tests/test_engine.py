@@ -16,6 +16,9 @@
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
@@ -311,3 +314,21 @@ def test_bad_knots_get_clear_errors(knots, error, match):
     fwd = _coxtime(_coxtime_net())
     with pytest.raises(error, match=match):
         fwd.with_knots(knots)
+
+
+def test_previous_engine_of_the_benchmark_gives_the_same_jacobians():
+    """benchmarks/bench_engine.py times the previous engine: it must still run, and agree."""
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    try:
+        import bench_engine
+    finally:
+        sys.path.pop(0)
+    x = _x(4)
+    for fwd in (_discrete("DeepHit"), _coxtime(_coxtime_net())):
+        (new,), new_out = output_jacobian(fwd, (x,))
+        with bench_engine.previous_engine():
+            assert coxtime.first_layer_split(fwd.net) is None
+            (old,), old_out = output_jacobian(fwd, (x,))
+        assert coxtime.first_layer_split(fwd.net) is not None or fwd.structure == "head"
+        assert torch.allclose(new, old, rtol=1e-12, atol=1e-14)
+        assert torch.allclose(new_out, old_out, rtol=1e-13, atol=1e-15)
