@@ -85,6 +85,7 @@ def _ig_loop(fwd, x, base, steps=8):
 FAMILIES = [
     ("LogisticHazard", "survival", None),
     ("LogisticHazard", "hazard", None),
+    ("LogisticHazard", "cumhazard", None),
     ("PMF", "survival", None),
     ("PMF", "pmf", None),
     ("MTLR", "survival", None),
@@ -102,7 +103,7 @@ FAMILIES = [
 @pytest.mark.parametrize("name,output,event", FAMILIES)
 def test_head_route_equals_captum_loop(name, output, event, route, monkeypatch):
     fwd = _discrete(name, output, event)
-    if output != "survival":  # a grid between the cuts too
+    if output not in ("survival", "cumhazard"):  # a grid between the cuts too
         fwd = fwd.with_times(np.array([0.5, 1.7, 2.5, 4.2]))
     monkeypatch.setattr(jacobian, "use_forward_mode", lambda f, k: route == "forward")
     used = []
@@ -143,6 +144,21 @@ def test_chunk_size_does_not_change_results(name, route, monkeypatch):
     small = explain(fwd, x, "intgrad", n_steps=5, batch_size=3).attributions
     large = explain(fwd, x, "intgrad", n_steps=5, batch_size=10_000).attributions
     assert torch.allclose(small, large, rtol=1e-12, atol=1e-14)
+
+
+@pytest.mark.parametrize("output", ["survival", "cumhazard"])
+def test_logistic_hazard_closed_form_tangents_equal_jvp(output):
+    fwd = _discrete("LogisticHazard", output)
+    raw = 3 * _x(7, seed=4)[:, :1] + torch.linspace(-4, 4, N_CUTS, dtype=DTYPE)  # h near 0, 1
+    directions = torch.randn(3, 7, N_CUTS, generator=torch.Generator().manual_seed(5)).to(DTYPE)
+    out, tangents = fwd.output_tangents(raw, directions)
+    reference = torch.stack(
+        [torch.func.jvp(fwd.output_from_network, (raw,), (d,))[1] for d in directions]
+    )
+    assert torch.equal(out, fwd.output_from_network(raw))
+    assert torch.allclose(tangents, reference, rtol=1e-12, atol=1e-15)
+    between = fwd.with_times(np.array([0.5, 1.7]))  # no closed form off the cuts: jvp
+    assert between.output_tangents(raw, directions) is None
 
 
 # ---------------------------------------------------------------- layer-by-layer tangents

@@ -444,6 +444,10 @@ def _head_forward_mode(
     directions = _unit_directions(inputs, floating)
     raw, d_raw = _network_directions(forward, net, inputs, floating, directions)
     n = raw.shape[0]
+    closed_form = forward.output_tangents(raw, d_raw)
+    if closed_form is not None:
+        out, d_out = closed_form
+        return d_out.permute(1, 2, 0), out  # [N, T, D] (a view)
     flat = raw.reshape(n, -1)
 
     def head(values: torch.Tensor) -> torch.Tensor:

