@@ -40,6 +40,7 @@ from captum_surv._validation import (
 )
 from captum_surv.attr import registry
 from captum_surv.attr.jacobian import (
+    FULL_JACOBIAN_POINTS,
     floating_dtype,
     is_low_rank,
     low_rank_factors,
@@ -137,7 +138,11 @@ class _Accumulator:
         owner, weight = owner.to(device), weight.to(device)
         n_points = points[0].shape[0]
         group = int(torch.unique_consecutive(owner, return_counts=True)[1][0])
-        step = (self.batch_size // group) * group or self.batch_size
+        size = self.batch_size
+        if not is_low_rank(self.forward, points):
+            # full [points, T, p] Jacobians: larger evaluations only cost memory traffic
+            size = min(size, FULL_JACOBIAN_POINTS)
+        step = (size // group) * group or size
         starts = range(0, n_points, step)
         for start in tqdm(starts, disable=not self.show_progress, desc=self.desc):
             chunk = slice(start, start + step)
