@@ -2,8 +2,10 @@
 
 Each configuration runs in a fresh subprocess, which (untimed) trains a small model on
 simulated data and writes the cohort as a Parquet file, then (timed) explains every
-patient with GradSHAP(t) (default estimator: 50 random draws per patient, 50 reference
-rows) and writes attributions, predictions and summaries to Parquet. Peak memory is the
+patient with GradSHAP(t) (the package's default estimator: every reference row x 16
+Gauss-Legendre path points; 8 reference rows sampled from the training data, i.e. 128
+gradient points per patient; ``--references`` and ``--sampling random`` for the former
+50 random draws) and writes attributions, predictions and summaries to Parquet. Peak memory is the
 subprocess's maximum resident set size (``resource.getrusage``), which includes Python,
 torch and pyarrow themselves (about 0.4 GB before any work).
 
@@ -121,7 +123,15 @@ def child(args: argparse.Namespace) -> None:
     cohort = work / "cohort.parquet"
     if not cohort.exists():
         _write_cohort(cohort, args.n, args.p)
-    refs = captum_surv.baselines.sample(x_train, 50, seed=0)
+    refs = captum_surv.baselines.sample(x_train, args.references, seed=0)
+    knots_error = None
+    if args.knots:  # CoxTime's approximate mode: the network at `knots` jump times only
+        exact = fwd
+        fwd = fwd.with_knots(args.knots)
+        probe = torch.as_tensor(np.random.default_rng(1).normal(size=(2000, args.p)))
+        with torch.no_grad():
+            probe = probe.to(torch.float32)
+            knots_error = float((fwd(probe) - exact(probe)).abs().max())
     extra = {}
     if args.engine == "ray":
         import ray
@@ -155,8 +165,7 @@ def child(args: argparse.Namespace) -> None:
         cohort,
         "gradshap",
         refs,
-        sampling=args.sampling,
-        **({"n_samples": 50} if args.sampling == "random" else {}),
+        **_estimator_options(args),
         out=out,
         columns=[f"x{j}" for j in range(args.p)],
         group_column="site",
@@ -164,6 +173,7 @@ def child(args: argparse.Namespace) -> None:
         chunk_size=args.chunk_size,
         engine=args.engine,
         show_progress=False,
+        **({"device": args.device} if args.device != "cpu" else {}),
         **extra,
     )
     seconds = time.perf_counter() - start
@@ -188,6 +198,13 @@ def child(args: argparse.Namespace) -> None:
         "p": args.p,
         "T": fwd.n_times,
         "chunk_size": args.chunk_size,
+        "sampling": args.sampling,
+        "references": args.references,
+        "knots": args.knots,
+        "knots_max_abs_survival_error": knots_error,
+        "jump_times": int(fwd.scaled_native.numel()) if hasattr(fwd, "scaled_native") else None,
+        "torch": torch.__version__,
+        "device": args.device,
         "seconds": seconds,
         "rows_per_s": args.n / seconds,
         # CPU time of this process (the driver; with Ray, the workers' time is not in it)
@@ -213,6 +230,15 @@ def child(args: argparse.Namespace) -> None:
 
 
 # --------------------------------------------------------------------------- parent
+def _estimator_options(args: argparse.Namespace) -> dict:
+    """GradSHAP(t)'s options: the package default unless ``--sampling`` names another."""
+    if args.sampling == "default":
+        return {}
+    if args.sampling == "random":
+        return {"sampling": "random", "n_samples": 50}
+    return {"sampling": args.sampling}
+
+
 def run_child(workdir: Path, **kw) -> dict:
     cmd = [sys.executable, __file__, "--child", "--workdir", str(workdir)]
     for key, value in kw.items():
@@ -254,7 +280,17 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--tag", default="cohort")
     parser.add_argument(
-        "--sampling", default="random", help="GradSHAP(t) sampling (results: 'random', 50 draws)"
+        "--sampling",
+        default="default",
+        help="GradSHAP(t) estimator: 'default' (the package's: every reference row x 16 "
+        "Gauss-Legendre path points) or a `sampling=` value ('random' = 50 random draws)",
+    )
+    parser.add_argument("--device", default="cpu", help="local engine: cpu or cuda")
+    parser.add_argument(
+        "--knots", type=int, default=0, help="CoxTime: evaluate the network at this many knots"
+    )
+    parser.add_argument(
+        "--references", type=int, default=8, help="reference rows sampled from the training data"
     )
     parser.add_argument("--ray-workers", default="1,2", help="Ray pool sizes to run")
     args = parser.parse_args()
@@ -284,6 +320,11 @@ def main() -> None:
             for kw in plans[name]:
                 kw = dict(kw, p=args.p, n_times=args.n_times, chunk_size=args.chunk_size)
                 kw["sampling"] = args.sampling
+                kw["references"] = args.references
+                if args.knots:
+                    kw["knots"] = args.knots
+                if args.device != "cpu":
+                    kw["device"] = args.device
                 kw.setdefault("n_train", args.n_train)
                 workdir = Path(tmp) / f"{kw['model']}-{kw['n']}"
                 workdir.mkdir(exist_ok=True)
