@@ -19,6 +19,7 @@ from captum_surv.datasets import (
     simulate_ranking,
     simulate_time_dependent,
     simulate_time_independent,
+    simulate_weibull,
     train_test_split,
 )
 
@@ -453,3 +454,65 @@ def test_multimodal_digits_errors():
         load_multimodal_digits(n=0)
     small = load_multimodal_digits(n=100, seed=1)
     assert len(small) == 100 and len({d.tobytes() for d in small.images}) == 100
+
+
+# ----------------------------------------------------------------------------- simulate_weibull
+def test_simulate_weibull_times_follow_the_weibull_law():
+    """No effects, no censoring: the times are Weibull(shape, scale) (scipy's KS test)."""
+    from scipy import stats
+
+    data = simulate_weibull(4000, [0.0, 0.0], scale=2.0, shape=1.5, censoring=1e9, seed=0)
+    assert data.events.min() == 1
+    ks = stats.kstest(data.durations, stats.weibull_min(1.5, scale=2.0).cdf)
+    assert ks.pvalue > 0.01
+    truth = data.ground_truth.survival([[0.0, 0.0]], [1.0, 2.0, 3.0])[0]
+    np.testing.assert_allclose(truth, stats.weibull_min(1.5, scale=2.0).sf([1.0, 2.0, 3.0]))
+
+
+def test_simulate_weibull_cox_fit_recovers_the_log_hazard():
+    """scikit-survival's Cox fit on the simulation recovers coefficients and interaction."""
+    sksurv = pytest.importorskip("sksurv.linear_model")
+    data = simulate_weibull(
+        3000, [0.9, -0.7, 0.0, 0.0], interactions={("x3", "x4"): 0.4}, censoring=(0.3, 4.0)
+    )
+    x = np.column_stack([data.features, data.features[:, 2] * data.features[:, 3]])
+    coef = sksurv.CoxPHSurvivalAnalysis().fit(x, data.structured()).coef_
+    np.testing.assert_allclose(coef, [0.9, -0.7, 0.0, 0.0, 0.4], atol=0.1)
+    assert data.ground_truth.interactions == {("x3", "x4"): 0.4}
+    assert data.ground_truth.importance_order is None  # not additive
+
+
+def test_simulate_weibull_competing_risks():
+    """Without effects, cause r wins with probability rate_r / sum(rates); truth sums hazards."""
+    data = simulate_weibull(6000, [[0.0], [0.0]], scale=[1.0, 2.0], shape=1.0, censoring=1e9)
+    assert data.n_risks == 2 and set(np.unique(data.events)) == {1, 2}
+    assert abs((data.events == 1).mean() - 1.0 / 1.5) < 0.02
+    h = data.ground_truth.cumulative_hazard([[0.3]], [2.0])[0, 0]
+    assert h == pytest.approx(2.0 + 2.0 / 2.0)
+    # adding a cause keeps the features, the cause-1 times and the censoring times
+    one = simulate_weibull(50, [0.5, 0.2], scale=3.0, censoring=(0.3, 4.0), seed=4)
+    two = simulate_weibull(
+        50, [[0.5, 0.2], [-0.8, 0.6]], scale=[3.0, 3.5], censoring=(0.3, 4.0), seed=4
+    )
+    np.testing.assert_array_equal(one.features, two.features)
+    first = two.events != 2
+    assert np.all(two.durations <= one.durations)
+    np.testing.assert_array_equal(one.durations[first], two.durations[first])
+
+
+def test_simulate_weibull_arguments():
+    data = simulate_weibull(30, [1.0, -2.0, 0.5], censoring=0.5, min_duration=0.2, seed=1)
+    assert data.durations.min() >= np.float32(0.2) and data.durations.max() <= np.float32(0.5)
+    assert data.ground_truth.importance_order == ("x2", "x1", "x3")
+    again = simulate_weibull(30, [1.0, -2.0, 0.5], censoring=0.5, min_duration=0.2, seed=1)
+    np.testing.assert_array_equal(data.durations, again.durations)
+    with pytest.raises(ValueError, match="feature names"):
+        simulate_weibull(10, [1.0, 1.0], interactions={("x1", "x9"): 1.0})
+    with pytest.raises(ValueError, match="2 values of scale for 3"):
+        simulate_weibull(10, [[1.0], [1.0], [0.0]], scale=[1.0, 2.0])
+    with pytest.raises(ValueError, match="low < high"):
+        simulate_weibull(10, [1.0], censoring=(4.0, 1.0))
+    with pytest.raises(ValueError, match="coefficients"):
+        simulate_weibull(10, [1.0, np.nan])
+    with pytest.raises(ValueError, match="shape"):
+        simulate_weibull(10, [1.0], shape=0.0)
