@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from conftest import CASE_NAMES, EVENT_OUTPUTS, OUTPUTS
 
 import captum_surv
+from tests.zoo import CASE_NAMES, EVENT_OUTPUTS, OUTPUTS
 
 ATOL = 1e-5
 

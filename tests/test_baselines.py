@@ -7,34 +7,24 @@ import math
 import numpy as np
 import pytest
 import torch
-import torchtuples as tt
 from pycox import models as pm
 from scipy import ndimage
 from torch import nn
 
 from captum_surv import baselines as bl
 from captum_surv import from_pycox
+from tests import zoo
 
 N_REF = 60
 N_FEAT = 4
 
 
 # ----------------------------------------------------------------------------- fixtures
+_SMALL_MLP = {"hidden": (16,), "batch_norm": False, "dropout": None, "activation": nn.ReLU}
+
+
 def _simulate(n, seed):
-    rng = np.random.default_rng(seed)
-    x = rng.normal(size=(n, N_FEAT)).astype(np.float32)
-    lin = 1.2 * x[:, 0] - 0.8 * x[:, 1] + 0.3 * x[:, 2]
-    t_event = 2.0 * (-np.log(rng.uniform(size=n)) / np.exp(lin)) ** (1 / 1.5)
-    t_cens = rng.uniform(0.3, 4.0, size=n)
-    durations = np.maximum(np.minimum(t_event, t_cens), 0.01).astype(np.float32)
-    events = (t_event <= t_cens).astype(np.float32)
-    return x, durations, events
-
-
-def _mlp(n_in, n_out, bias=True):
-    return tt.practical.MLPVanilla(
-        n_in, [16], n_out, batch_norm=False, dropout=None, output_bias=bias
-    )
+    return zoo.simulate(n, seed, sim=zoo.LINEAR)
 
 
 @pytest.fixture(scope="module")
@@ -42,9 +32,7 @@ def coxph():
     """A tiny pycox CoxPH model trained on simulated data, and reference rows."""
     torch.manual_seed(0)
     x, d, e = _simulate(300, seed=11)
-    model = pm.CoxPH(_mlp(N_FEAT, 1, bias=False), tt.optim.Adam(lr=0.01))
-    model.fit(x, (d, e), batch_size=64, epochs=5, verbose=False)
-    model.compute_baseline_hazards()
+    model, _ = zoo.train("CoxPH", x, d, e, epochs=5, output_bias=False, **_SMALL_MLP)
     reference = _simulate(N_REF, seed=12)[0]
     return model, reference
 
@@ -54,25 +42,9 @@ def logistic_hazard():
     """A tiny pycox LogisticHazard model (discrete time) and reference rows."""
     torch.manual_seed(1)
     x, d, e = _simulate(300, seed=21)
-    labtrans = pm.LogisticHazard.label_transform(8)
-    y = labtrans.fit_transform(d, e)
-    model = pm.LogisticHazard(
-        _mlp(N_FEAT, labtrans.out_features),
-        tt.optim.Adam(lr=0.01),
-        duration_index=labtrans.cuts,
-    )
-    model.fit(x, y, batch_size=64, epochs=5, verbose=False)
+    model, _ = zoo.train("LogisticHazard", x, d, e, n_cuts=8, epochs=5, **_SMALL_MLP)
     reference = _simulate(N_REF, seed=22)[0]
     return model, reference
-
-
-class _TwoInputNet(nn.Module):
-    def __init__(self, n_out):
-        super().__init__()
-        self.mlp = _mlp(N_FEAT, n_out)
-
-    def forward(self, x_a, x_b):
-        return self.mlp(torch.cat([x_a, x_b], dim=1))
 
 
 @pytest.fixture(scope="module")
@@ -80,14 +52,15 @@ def two_input():
     """A LogisticHazard model whose net takes two tensors (3 + 1 features)."""
     torch.manual_seed(2)
     x, d, e = _simulate(300, seed=31)
-    labtrans = pm.LogisticHazard.label_transform(8)
-    y = labtrans.fit_transform(d, e)
-    model = pm.LogisticHazard(
-        _TwoInputNet(labtrans.out_features),
-        tt.optim.Adam(lr=0.01),
-        duration_index=labtrans.cuts,
+    model, _ = zoo.train(
+        "LogisticHazard",
+        (x[:, :3].copy(), x[:, 3:].copy()),
+        d,
+        e,
+        lambda n_out: zoo.TwoInputNet(3, 1, n_out, **_SMALL_MLP),
+        n_cuts=8,
+        epochs=5,
     )
-    model.fit((x[:, :3].copy(), x[:, 3:].copy()), y, batch_size=64, epochs=5, verbose=False)
     ref = _simulate(N_REF, seed=32)[0]
     return model, (ref[:, :3].copy(), ref[:, 3:].copy())
 

@@ -10,11 +10,11 @@ import pytest
 import torch
 import torchtuples as tt
 from _helpers import make
-from conftest import CASE_NAMES, OUTPUTS, get_case, mlp
 from pycox import models as pm
 from torch import nn
 
 import captum_surv
+from tests.zoo import CASE_NAMES, OUTPUTS, get_case, mlp
 
 ALL_OUTPUTS = ("survival", "cumhazard", "hazard", "pmf", "cif", "log_risk")
 

@@ -15,7 +15,7 @@ from torch import nn
 
 import captum_surv
 from captum_surv import explain
-from tests._smooth_models import build, wrap
+from tests.zoo import build, wrap
 
 
 @pytest.fixture(scope="module")

@@ -28,7 +28,7 @@ from captum_surv import (
     partial_dependence,
     permutation_importance,
 )
-from tests._smooth_models import build
+from tests.zoo import build
 
 warnings.filterwarnings("ignore", category=UserWarning)
 

@@ -9,9 +9,9 @@ import pytest
 import torch
 from _helpers import make, output_params
 from captum.attr import IntegratedGradients
-from conftest import CASE_NAMES, get_case
 
 import captum_surv
+from tests.zoo import CASE_NAMES, get_case
 
 ROWS = [1, 2, 3]
 

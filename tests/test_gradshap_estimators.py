@@ -14,7 +14,7 @@ from captum.attr import IntegratedGradients, Saliency
 import captum_surv
 from captum_surv import explain
 from captum_surv.attr.methods import DEFAULT_PATH_POINTS, MAX_PATH_POINTS
-from tests._smooth_models import build
+from tests.zoo import build
 
 
 @pytest.fixture(scope="module")

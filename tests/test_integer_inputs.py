@@ -15,7 +15,7 @@ from captum.attr import InputXGradient, IntegratedGradients, Saliency
 import captum_surv
 from captum_surv import explain
 from captum_surv.attr import jacobian
-from tests._smooth_models import CodesOnlyNet, EmbeddingNet, EmbeddingTimeNet, wrap
+from tests.zoo import CodesOnlyNet, EmbeddingNet, EmbeddingTimeNet, wrap
 
 N_FLOAT, N_LEVELS, N_CODES = 3, 5, 2
 ROUTES = ["coxph", "coxtime", "forward", "reverse"]

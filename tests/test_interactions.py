@@ -15,7 +15,7 @@ from torch import nn
 import captum_surv
 from captum_surv import SurvInteractions, datasets, explain
 from captum_surv.attr.interactions import _is_low_rank
-from tests._smooth_models import build
+from tests.zoo import build
 
 warnings.filterwarnings("ignore", category=UserWarning)
 

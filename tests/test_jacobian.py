@@ -17,14 +17,13 @@ import pytest
 import torch
 from _helpers import make, output_params
 from captum.attr import InputXGradient, IntegratedGradients, Saliency
-from conftest import get_case
 from torch import nn
 
 import captum_surv
 from captum_surv import TimeAttribution, explain
 from captum_surv.attr import jacobian
 from captum_surv.attr.jacobian import output_jacobian
-from tests._smooth_models import wrap
+from tests.zoo import get_case, wrap
 
 ROWS = [0, 2, 5]
 BOTH_ROUTES = ("forward", "reverse")

@@ -17,7 +17,7 @@ from torch import nn
 import captum_surv
 from captum_surv import explain
 from captum_surv.attr.jacobian import _full_jacobian, output_jacobian
-from tests._smooth_models import build
+from tests.zoo import build
 
 KINDS = ["coxph", "coxtime", "logistic_hazard", "pchazard", "deephit", "two_input"]
 

@@ -23,10 +23,10 @@ from _helpers import (
     run,
     times_np,
 )
-from conftest import CASE_NAMES, OUTPUTS, get_case
 from pycox.models.utils import make_subgrid
 
 import captum_surv
+from tests.zoo import CASE_NAMES, OUTPUTS, get_case
 
 
 # --------------------------------------------------------------------------- native grid

@@ -637,7 +637,7 @@ def test_other_bad_arguments():
 # ============================================================================ real models
 def test_real_models_deephit_competing_risks_and_methods():
     """End to end on trained pycox models (the session fixtures of conftest)."""
-    from conftest import get_case
+    from tests.zoo import get_case
 
     case = get_case("DeepHit")
     x = case.inputs()[0][:4]

@@ -41,7 +41,6 @@ from captum.attr import (
     NoiseTunnel,
     Saliency,
 )
-from conftest import OUTPUTS, Case, DeepHitLabTrans, get_case, simulate
 from hypothesis import HealthCheck, Phase, event, given, note, settings
 from hypothesis import strategies as st
 from pycox import models as pm
@@ -49,6 +48,7 @@ from test_safety import assert_same, snapshot
 from torch import nn
 
 import captum_surv
+from tests.zoo import OUTPUTS, Case, DeepHitLabTrans, get_case, simulate
 
 # ----------------------------------------------------------------------------- budgets
 _COMMON = {

@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 import torch
 from captum.attr import DeepLift, IntegratedGradients
-from conftest import CASE_NAMES, get_case, user_copy
 
 import captum_surv
+from tests.zoo import CASE_NAMES, get_case, user_copy
 
 
 def snapshot(model):

@@ -20,7 +20,7 @@ from sksurv.nonparametric import nelson_aalen_estimator
 import captum_surv
 from captum_surv import explain
 from captum_surv.attr.survlime import default_kernel_width, nelson_aalen
-from tests._smooth_models import build, simulate
+from tests.zoo import build, smooth_data
 
 matplotlib.use("Agg")
 
@@ -36,7 +36,7 @@ N_TRAIN = 120
 @pytest.fixture(scope="module")
 def setting():
     model, x = build("coxph")
-    _, d, e, _ = simulate()
+    _, d, e = smooth_data()
     fwd = captum_surv.from_pycox(model, times=12)
     fwd.model = model  # for another output of the same model below
     return fwd, x.numpy(), d, e

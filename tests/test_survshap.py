@@ -19,7 +19,7 @@ import torch
 
 import captum_surv
 from captum_surv import explain
-from tests._smooth_models import build, simulate
+from tests.zoo import build, smooth_data
 
 _BENCH = Path(__file__).resolve().parents[1] / "benchmarks"
 if str(_BENCH) not in sys.path:
@@ -186,7 +186,7 @@ def test_bad_arguments(models):
 def test_equals_survshap_exact_kernel(models, kind):
     model, x = models(kind)
     fwd = captum_surv.from_pycox(model, times=6)
-    _, durations, events, _ = simulate()
+    _, durations, events = smooth_data()
     background = x[100:120].numpy()
     peer = peers.SurvSHAP(fwd, background, durations[100:120], events[100:120], method="kernel")
     inputs = x[:2]

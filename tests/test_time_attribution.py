@@ -38,13 +38,11 @@ from captum.attr import (
     ShapleyValues,
     ShapleyValueSampling,
 )
-from pycox import models as pm
-from pycox.models.cox_time import MLPVanillaCoxTime
-from pycox.preprocessing.label_transforms import LabTransDiscreteTime
 from torch import nn
 
 import captum_surv
 from captum_surv.attr import TimeAttribution
+from tests import zoo
 
 warnings.filterwarnings("ignore", message=".*Setting forward, backward hooks.*")
 warnings.filterwarnings("ignore", message=".*Skipping feature group.*")
@@ -58,115 +56,31 @@ SEED = 1234
 
 
 # --------------------------------------------------------------------------- models
-def _simulate(n, seed, competing=False):
-    rng = np.random.default_rng(seed)
-    x = rng.normal(size=(n, N_FEAT)).astype(np.float32)
-    lin = 0.9 * x[:, 0] - 0.7 * x[:, 1] + 0.4 * x[:, 2] * x[:, 3]
-    t1 = 3.0 * (-np.log(rng.uniform(size=n)) / np.exp(lin)) ** (1 / 1.5)
-    cens = rng.uniform(0.3, 4.0, size=n)
-    if competing:
-        lin2 = -0.8 * x[:, 0] + 0.6 * x[:, 2]
-        t2 = 3.5 * (-np.log(rng.uniform(size=n)) / np.exp(lin2)) ** (1 / 1.5)
-        cause = np.where(t1 <= t2, 1, 2)
-        t1 = np.minimum(t1, t2)
-    else:
-        cause = np.ones(n, dtype=int)
-    durations = np.maximum(np.minimum(t1, cens), 0.02).astype(np.float32)
-    events = np.where(t1 <= cens, cause, 0)
-    return x, durations, events
-
-
-def _mlp(n_in, n_out, activation=nn.Tanh, output_bias=True):
-    return tt.practical.MLPVanilla(
-        n_in,
-        [8],
-        n_out,
-        batch_norm=True,
-        dropout=0.1,
-        activation=activation,
-        output_bias=output_bias,
-    )
-
-
-class DeepHitNet(nn.Module):
-    def __init__(self, n_in, n_risks, n_times):
-        super().__init__()
-        self.n_risks, self.n_times = n_risks, n_times
-        self.mlp = _mlp(n_in, n_risks * n_times)
-
-    def forward(self, x):
-        return self.mlp(x).view(x.shape[0], self.n_risks, self.n_times)
-
-
-class TwoInputNet(nn.Module):
-    def __init__(self, n_a, n_b, n_out):
-        super().__init__()
-        self.mlp = _mlp(n_a + n_b, n_out)
-
-    def forward(self, x_a, x_b):
-        return self.mlp(torch.cat([x_a, x_b], dim=1))
-
-
-class CompetingLabTrans(LabTransDiscreteTime):
-    """Discrete-time label transform keeping the cause of each event (pycox's example)."""
-
-    def transform(self, durations, events):
-        idx, is_event = super().transform(durations, events > 0)
-        events = np.asarray(events).copy()
-        events[is_event == 0] = 0
-        return idx, events.astype("int64")
-
-
-def _fit(model, x, y):
-    model.fit(x, y, batch_size=64, epochs=2, verbose=False)
+_DATA_SEEDS = {"CoxPH": 1, "CoxTime": 2, "DeepHit": 3}
 
 
 def _build(name):
     torch.manual_seed(0)
     np.random.seed(0)
-    optimizer = tt.optim.Adam(lr=0.01)
     x_test = torch.as_tensor(
         np.random.default_rng(7).normal(size=(N_TEST, N_FEAT)), dtype=torch.float32
     )
+    family = "LogisticHazard" if name == "TwoInput" else name
+    x, d, e = zoo.simulate(N_TRAIN, _DATA_SEEDS.get(name, 4), competing=name == "DeepHit")
+    options = {"hidden": (8,), "n_cuts": 8, "epochs": 2, "coxtime_baselines": "captum_surv"}
+    if name in ("CoxPH", "CoxTime"):
+        options["activation"] = nn.ReLU
     if name == "CoxPH":
-        x, d, e = _simulate(N_TRAIN, 1)
-        model = pm.CoxPH(_mlp(N_FEAT, 1, nn.ReLU, output_bias=False), optimizer)
-        _fit(model, x, (d, e.astype(np.float32)))
-        model.compute_baseline_hazards()
-        return captum_surv.from_pycox(model, times=N_TIMES), x_test, x
-    if name == "CoxTime":
-        x, d, e = _simulate(N_TRAIN, 2)
-        labtrans = pm.CoxTime.label_transform()
-        y = labtrans.fit_transform(d, e.astype(np.float32))
-        net = MLPVanillaCoxTime(N_FEAT, [8], batch_norm=True, dropout=0.1)
-        model = pm.CoxTime(net, optimizer, labtrans=labtrans)
-        _fit(model, x, y)
-        captum_surv.compute_coxtime_baseline_hazards(model, set_hazards=True)
-        return captum_surv.from_pycox(model, times=N_TIMES), x_test, x
+        options["output_bias"] = False
     if name == "DeepHit":
-        x, d, e = _simulate(N_TRAIN, 3, competing=True)
-        labtrans = CompetingLabTrans(8)
-        y = labtrans.fit_transform(d, e)
-        net = DeepHitNet(N_FEAT, 2, len(labtrans.cuts))
-        model = pm.DeepHit(net, optimizer, alpha=0.2, sigma=0.1, duration_index=labtrans.cuts)
-        _fit(model, x, y)
-        fwd = captum_surv.from_pycox(model, output="cif", event=1, times=N_TIMES)
-        return fwd, x_test, x
-    x, d, e = _simulate(N_TRAIN, 4)
-    labtrans = pm.LogisticHazard.label_transform(8)
-    y = labtrans.fit_transform(d, e.astype(np.float32))
-    if name == "LogisticHazard":
-        model = pm.LogisticHazard(
-            _mlp(N_FEAT, labtrans.out_features), optimizer, duration_index=labtrans.cuts
-        )
-        _fit(model, x, y)
-        return captum_surv.from_pycox(model, times=N_TIMES), x_test, x
-    assert name == "TwoInput"
-    net = TwoInputNet(3, 1, labtrans.out_features)
-    model = pm.LogisticHazard(net, optimizer, duration_index=labtrans.cuts)
-    _fit(model, (x[:, :3].copy(), x[:, 3:].copy()), y)
-    fwd = captum_surv.from_pycox(model, times=N_TIMES)
-    return fwd, (x_test[:, :3].clone(), x_test[:, 3:].clone()), (x[:, :3], x[:, 3:])
+        options["model_kwargs"] = {"alpha": 0.2, "sigma": 0.1}
+    if name == "TwoInput":
+        x = (x[:, :3].copy(), x[:, 3:].copy())
+        x_test = (x_test[:, :3].clone(), x_test[:, 3:].clone())
+        options["net"] = lambda n_out: zoo.TwoInputNet(3, 1, n_out, hidden=(8,))
+    model, _ = zoo.train(family, x, d, e, **options)
+    event = {"output": "cif", "event": 1} if name == "DeepHit" else {}
+    return captum_surv.from_pycox(model, times=N_TIMES, **event), x_test, x
 
 
 MODEL_NAMES = ["CoxPH", "CoxTime", "LogisticHazard", "DeepHit", "TwoInput"]
