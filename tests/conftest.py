@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import torch
 
 _ROOT = str(Path(__file__).resolve().parents[1])
 if _ROOT not in sys.path:  # make the in-repo package importable without installing it
@@ -29,3 +30,13 @@ def cases():
 @pytest.fixture(scope="session", params=CASE_NAMES)
 def case(request):
     return get_case(request.param)
+
+
+@pytest.fixture(scope="module")
+def one_thread():
+    """One intra-op torch thread while a module runs: tiny tensors run faster on one thread
+    (and a busy machine slows them less). Use with ``pytest.mark.usefixtures("one_thread")``."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)

@@ -27,42 +27,36 @@ def _simulate(n, seed):
     return zoo.simulate(n, seed, sim=zoo.LINEAR)
 
 
+def _trained(family, k, split=False, **options):
+    """A tiny model trained on simulated data (seed 10 k + 11) and reference rows (10 k + 12);
+    ``split``: a two-input network (3 + 1 features)."""
+    torch.manual_seed(k)
+    x, d, e = _simulate(300, seed=10 * k + 11)
+    reference = _simulate(N_REF, seed=10 * k + 12)[0]
+    if split:
+        x = (x[:, :3].copy(), x[:, 3:].copy())
+        reference = (reference[:, :3].copy(), reference[:, 3:].copy())
+        options["net"] = lambda n_out: zoo.TwoInputNet(3, 1, n_out, **_SMALL_MLP)
+    model, _ = zoo.train(family, x, d, e, n_cuts=8, epochs=5, **_SMALL_MLP, **options)
+    return model, reference
+
+
 @pytest.fixture(scope="module")
 def coxph():
     """A tiny pycox CoxPH model trained on simulated data, and reference rows."""
-    torch.manual_seed(0)
-    x, d, e = _simulate(300, seed=11)
-    model, _ = zoo.train("CoxPH", x, d, e, epochs=5, output_bias=False, **_SMALL_MLP)
-    reference = _simulate(N_REF, seed=12)[0]
-    return model, reference
+    return _trained("CoxPH", 0, output_bias=False)
 
 
 @pytest.fixture(scope="module")
 def logistic_hazard():
     """A tiny pycox LogisticHazard model (discrete time) and reference rows."""
-    torch.manual_seed(1)
-    x, d, e = _simulate(300, seed=21)
-    model, _ = zoo.train("LogisticHazard", x, d, e, n_cuts=8, epochs=5, **_SMALL_MLP)
-    reference = _simulate(N_REF, seed=22)[0]
-    return model, reference
+    return _trained("LogisticHazard", 1)
 
 
 @pytest.fixture(scope="module")
 def two_input():
     """A LogisticHazard model whose net takes two tensors (3 + 1 features)."""
-    torch.manual_seed(2)
-    x, d, e = _simulate(300, seed=31)
-    model, _ = zoo.train(
-        "LogisticHazard",
-        (x[:, :3].copy(), x[:, 3:].copy()),
-        d,
-        e,
-        lambda n_out: zoo.TwoInputNet(3, 1, n_out, **_SMALL_MLP),
-        n_cuts=8,
-        epochs=5,
-    )
-    ref = _simulate(N_REF, seed=32)[0]
-    return model, (ref[:, :3].copy(), ref[:, 3:].copy())
+    return _trained("LogisticHazard", 2, split=True)
 
 
 def _pycox_survival(model, x):

@@ -27,6 +27,7 @@ from torch import nn
 
 import captum_surv
 from captum_surv.attr import TimeAttribution, strategies
+from tests import zoo
 
 warnings.filterwarnings("ignore", message=".*Setting forward, backward hooks.*")
 warnings.filterwarnings("ignore", message=".*Skipping feature group.*")
@@ -148,32 +149,22 @@ def _mlp(n_in, n_out):
     return nn.Sequential(nn.Linear(n_in, 5), nn.ReLU(), nn.Linear(5, n_out)).double()
 
 
+_KIND = {"CoxPH": "coxph", "CoxTime": "coxtime", "LogisticHazard": "logistic_hazard"}
+_KIND["Image"] = "logistic_hazard"
+_N_OUT = {"CoxPH": 1, "LogisticHazard": 6}  # LogisticHazard: 6 cuts
+
+
 def _build(name):
     torch.manual_seed(0)
     x, d, e = _data(60, 1)
     x_test = torch.as_tensor(np.random.default_rng(5).normal(size=(N_TEST, N_FEAT)))
-    if name == "CoxPH":
-        model = pm.CoxPH(_mlp(N_FEAT, 1))
-        model.compute_baseline_hazards(input=x, target=(d, e))
-        return captum_surv.from_pycox(model, times=N_TIMES), x_test, torch.as_tensor(x)
     if name == "CoxTime":
-        labtrans = pm.CoxTime.label_transform()
-        labtrans.fit(d, e)
         net = MLPVanillaCoxTime(N_FEAT, [5], batch_norm=False, dropout=None).double()
-        model = pm.CoxTime(net, labtrans=labtrans)
-        d_s, e_s = labtrans.transform(d, e)
-        captum_surv.compute_coxtime_baseline_hazards(
-            model, input=x, target=(d_s, e_s), set_hazards=True
-        )
+    else:
+        net = ImageTabularNet(6).double() if name == "Image" else _mlp(N_FEAT, _N_OUT[name])
+    model = zoo.wrap(_KIND[name], net, x, target=(d, e))
+    if name != "Image":
         return captum_surv.from_pycox(model, times=N_TIMES), x_test, torch.as_tensor(x)
-    labtrans = pm.LogisticHazard.label_transform(6)
-    labtrans.fit(d, e)
-    if name == "LogisticHazard":
-        model = pm.LogisticHazard(_mlp(N_FEAT, labtrans.out_features), duration_index=labtrans.cuts)
-        return captum_surv.from_pycox(model, times=N_TIMES), x_test, torch.as_tensor(x)
-    assert name == "Image"
-    net = ImageTabularNet(labtrans.out_features).double()
-    model = pm.LogisticHazard(net, duration_index=labtrans.cuts)
     gen = torch.Generator().manual_seed(3)
     images = torch.randn(12, 1, 6, 6, generator=gen, dtype=torch.float64)
     tabular = torch.randn(12, 3, generator=gen, dtype=torch.float64)
@@ -182,12 +173,8 @@ def _build(name):
 
 
 @pytest.fixture(scope="module")
-def models():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    built = {name: _build(name) for name in ALL}
-    yield built
-    torch.set_num_threads(threads)
+def models(one_thread):
+    return {name: _build(name) for name in ALL}
 
 
 def _tuple(x):
@@ -535,8 +522,7 @@ def test_layer_of_the_models_network_gets_a_clear_error():
     outputs'."""
     torch.manual_seed(0)
     x, d, e = _data(30, 2)
-    model = pm.CoxPH(_mlp(N_FEAT, 1))
-    model.compute_baseline_hazards(input=x, target=(d, e))
+    model = zoo.wrap("coxph", _mlp(N_FEAT, 1), x, target=(d, e))
     fwd = captum_surv.from_pycox(model, times=N_TIMES)
     x_test = torch.as_tensor(x[:2])
     with pytest.raises(AssertionError, match="Forward hook did not obtain"):
@@ -584,10 +570,7 @@ class _CodesLast(nn.Module):
 def embedding_model():
     torch.manual_seed(1)
     x, d, e = _data(40, 4)
-    labtrans = pm.LogisticHazard.label_transform(5)
-    labtrans.fit(d, e)
-    net = EmbeddingNet(labtrans.out_features).double()
-    model = pm.LogisticHazard(net, duration_index=labtrans.cuts)
+    model = zoo.wrap("logistic_hazard", EmbeddingNet(5).double(), x, n_cuts=5, target=(d, e))
     fwd = captum_surv.from_pycox(model, times=N_TIMES)
     gen = torch.Generator().manual_seed(2)
     features = torch.randn(6, 3, generator=gen, dtype=torch.float64)
@@ -790,10 +773,8 @@ def test_float64_inputs_on_a_float32_network(models, kind):
     modules with float64 parameters): equal to Captum's loop in float64, and to the float32
     result within float32 precision."""
     torch.manual_seed(0)
-    labtrans = pm.LogisticHazard.label_transform(5)
     x, d, e = _data(30, 3)
-    labtrans.fit(d, e)
-    model = pm.LogisticHazard(ImageTabularNet(labtrans.out_features), duration_index=labtrans.cuts)
+    model = zoo.wrap("logistic_hazard", ImageTabularNet(5), x, n_cuts=5, target=(d, e))
     fwd = captum_surv.from_pycox(model, times=N_TIMES)
     _, x64, train64 = models["Image"]
     method, kwargs = _method(kind, "Image", fwd, x64, train64)

@@ -13,9 +13,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-import torchtuples as tt
-from pycox import models as pm
-from pycox.models.cox_time import MLPVanillaCoxTime
+from torch import nn
 
 from captum_surv import baselines, compute_coxtime_baseline_hazards, explain, from_pycox
 from captum_surv.datasets import (
@@ -24,9 +22,11 @@ from captum_surv.datasets import (
     simulate_time_independent,
     train_test_split,
 )
+from tests import zoo
 
 # pycox/torchtuples noise with current torch/numpy (torch.jit.script, read-only arrays, ...)
 pytestmark = [
+    pytest.mark.usefixtures("one_thread"),
     pytest.mark.filterwarnings("ignore::DeprecationWarning"),
     pytest.mark.filterwarnings("ignore::FutureWarning"),
     pytest.mark.filterwarnings("ignore:.*not writable:UserWarning"),
@@ -43,56 +43,32 @@ TD_TIMES = [1.2, 2.2, 3.0]
 
 
 # ----------------------------------------------------------------------------- training
-@pytest.fixture(scope="module", autouse=True)
-def _one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
-def _mlp(n_in, n_out, bias=True):
-    return tt.practical.MLPVanilla(
-        n_in, HIDDEN, n_out, batch_norm=False, dropout=None, output_bias=bias
-    )
+_MLP = {"hidden": HIDDEN, "batch_norm": False, "dropout": None, "activation": nn.ReLU}
+_FIT = {"epochs": EPOCHS, "batch_size": 256}
 
 
 def fit_deepsurv(train, seed=SEED):
     torch.manual_seed(seed)
-    model = pm.CoxPH(_mlp(train.n_features, 1, bias=False), tt.optim.Adam(lr=0.01))
-    model.fit(train.features, train.target(), batch_size=256, epochs=EPOCHS, verbose=False)
-    model.compute_baseline_hazards()
-    return model
+    x, (d, e) = train.features, train.target()
+    return zoo.train("CoxPH", x, d, e, output_bias=False, **_MLP, **_FIT)[0]
 
 
 def fit_coxtime(train, seed=SEED):
     torch.manual_seed(seed)
-    labtrans = pm.CoxTime.label_transform()
-    y = labtrans.fit_transform(*train.target())
-    net = MLPVanillaCoxTime(train.n_features, HIDDEN, batch_norm=False, dropout=None)
-    model = pm.CoxTime(net, tt.optim.Adam(lr=0.01), labtrans=labtrans)
-    model.fit(train.features, y, batch_size=256, epochs=EPOCHS, verbose=False)
+    x, (d, e) = train.features, train.target()
+    model, labtrans = zoo.train("CoxTime", x, d, e, baselines=None, **_MLP, **_FIT)
     # Breslow baseline on 1000 training rows: fewer jump times, so cheaper CoxTime forwards.
     rows = np.random.default_rng(seed).choice(len(train), 1000, replace=False)
-    compute_coxtime_baseline_hazards(
-        model, train.features[rows], (y[0][rows], y[1][rows]), set_hazards=True
-    )
+    y = labtrans.transform(d, e)
+    compute_coxtime_baseline_hazards(model, x[rows], (y[0][rows], y[1][rows]), set_hazards=True)
     return model
 
 
 def fit_deephit(train, seed=SEED):
     torch.manual_seed(seed)
-    labtrans = pm.DeepHitSingle.label_transform(20)
-    y = labtrans.fit_transform(*train.target())
-    model = pm.DeepHitSingle(
-        _mlp(train.n_features, labtrans.out_features),
-        tt.optim.Adam(lr=0.01),
-        alpha=0.2,
-        sigma=0.1,
-        duration_index=labtrans.cuts,
-    )
-    model.fit(train.features, y, batch_size=256, epochs=EPOCHS, verbose=False)
-    return model
+    x, (d, e) = train.features, train.target()
+    options = {"n_cuts": 20, "model_kwargs": {"alpha": 0.2, "sigma": 0.1}}
+    return zoo.train("DeepHitSingle", x, d, e, **options, **_MLP, **_FIT)[0]
 
 
 FITS = {"DeepSurv": fit_deepsurv, "CoxTime": fit_coxtime, "DeepHit": fit_deephit}

@@ -636,7 +636,7 @@ def test_other_bad_arguments():
 
 # ============================================================================ real models
 def test_real_models_deephit_competing_risks_and_methods():
-    """End to end on trained pycox models (the session fixtures of conftest)."""
+    """End to end on trained pycox models (the session cases of the model zoo)."""
     from tests.zoo import get_case
 
     case = get_case("DeepHit")

@@ -43,12 +43,12 @@ from captum.attr import (
 )
 from hypothesis import HealthCheck, Phase, event, given, note, settings
 from hypothesis import strategies as st
-from pycox import models as pm
 from test_safety import assert_same, snapshot
 from torch import nn
 
 import captum_surv
-from tests.zoo import OUTPUTS, Case, DeepHitLabTrans, get_case, simulate
+from tests import zoo
+from tests.zoo import OUTPUTS, Case, get_case, simulate
 
 # ----------------------------------------------------------------------------- budgets
 _COMMON = {
@@ -71,7 +71,7 @@ def budget(n_ci: int) -> settings:
     return settings(_BASE, max_examples=n_ci * _BASE.max_examples)
 
 
-FAMILIES = captum_surv.SUPPORTED_MODELS  # every pycox family the package wraps
+FAMILIES = tuple(zoo.FAMILIES)  # every pycox family the package wraps
 FLOAT_ENCODERS = ("mlp", "conv1d", "conv2d", "lstm", "gru", "attention")
 ACTIVATIONS = {"tanh": nn.Tanh, "softplus": nn.Softplus, "relu": nn.ReLU, "sigmoid": nn.Sigmoid}
 N_DATA = 40  # rows of simulated data for baselines and one training epoch
@@ -256,7 +256,7 @@ def architectures(draw, float_kinds=FLOAT_ENCODERS, integers: bool = True):
 
 
 def _simulated(specs, seed: int, competing: bool):
-    """Inputs for the architecture, with durations/events of the conftest simulation.
+    """Inputs for the architecture, with durations/events of the zoo's simulation.
 
     Sorted by duration (pycox's CoxTime baselines want sorted data).
     """
@@ -299,51 +299,31 @@ def build_model(
         if baseline_data == "training"
         else _simulated(specs, seed + 1, family == "DeepHit")
     )
+    entry = zoo.FAMILIES[family]
+    labtrans = entry.label_transform(n_cuts) if entry.label_transform else None
+    target = entry.target(labtrans, durations, np.minimum(events, n_risks))
+    n_out = entry.out_features(labtrans)
     arity = len(specs)
     kw = {"batch_norm": batch_norm, "dropout": dropout}
-    if family in ("CoxPH", "CoxCC"):
-        net = (Net1 if arity == 1 else Net2)(specs, hidden, activation, 1, **kw)
-        model = getattr(pm, family)(net, torch.optim.Adam(net.parameters(), lr=0.01))
-        target = (durations, events.astype(np.float32))
-        if train:
-            _fit(model, inputs, target)
-        model.compute_baseline_hazards(base_inputs, (base_durations, base_events.astype("f4")))
-        return model
-    if family == "CoxTime":
-        labtrans = pm.CoxTime.label_transform()
-        target = labtrans.fit_transform(durations, events.astype(np.float32))
+    if entry.kind == "coxtime":
         net = (TimeNet1 if arity == 1 else TimeNet2)(
             specs, hidden, activation, 1, time_input=True, **kw
         )
-        model = pm.CoxTime(net, torch.optim.Adam(net.parameters(), lr=0.01), labtrans=labtrans)
-        if train and arity == 1:
-            _fit(model, inputs, target)
+    elif entry.kind == "deephit":
+        kw["out_shape"] = (n_risks, n_out)
+        net = (Net1 if arity == 1 else Net2)(specs, hidden, activation, n_risks * n_out, **kw)
+    else:
+        net = (Net1 if arity == 1 else Net2)(specs, hidden, activation, n_out, **kw)
+    model = entry.make(net, torch.optim.Adam(net.parameters(), lr=0.01), labtrans, sub)
+    # DeepHit always trains: captum_surv reads the number of risks from fit_info
+    if entry.kind == "deephit" or (train and (entry.kind != "coxtime" or arity == 1)):
+        _fit(model, inputs, target)
+    if entry.kind == "cox":
+        model.compute_baseline_hazards(base_inputs, (base_durations, base_events.astype("f4")))
+    elif entry.kind == "coxtime":
         model.compute_baseline_hazards(
             base_inputs, labtrans.transform(base_durations, base_events.astype("f4"))
         )
-        return model
-    if family == "DeepHit":
-        labtrans = DeepHitLabTrans(n_cuts)
-        target = labtrans.fit_transform(durations, np.minimum(events, n_risks))
-        n_out = len(labtrans.cuts)
-        net = (Net1 if arity == 1 else Net2)(
-            specs, hidden, activation, n_risks * n_out, out_shape=(n_risks, n_out), **kw
-        )
-        model = pm.DeepHit(
-            net, torch.optim.Adam(net.parameters(), lr=0.01), duration_index=labtrans.cuts
-        )
-        _fit(model, inputs, target)  # captum_surv reads the number of risks from fit_info
-        return model
-    cls = getattr(pm, family)
-    labtrans = cls.label_transform(n_cuts)
-    target = labtrans.fit_transform(durations, events.astype(np.float32))
-    net = (Net1 if arity == 1 else Net2)(specs, hidden, activation, labtrans.out_features, **kw)
-    extra = {"sub": sub} if family == "PCHazard" else {}
-    model = cls(
-        net, torch.optim.Adam(net.parameters(), lr=0.01), duration_index=labtrans.cuts, **extra
-    )
-    if train:
-        _fit(model, inputs, target)
     return model
 
 

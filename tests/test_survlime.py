@@ -42,6 +42,15 @@ def setting():
     return fwd, x.numpy(), d, e
 
 
+def _lime(setting, inputs, **options):
+    """SurvLIME of ``inputs`` with the first N_TRAIN rows (and their outcomes) as training data."""
+    fwd, x, d, e = setting
+    train = x[:N_TRAIN]
+    return explain(
+        fwd, inputs, "survlime", train, durations=d[:N_TRAIN], events=e[:N_TRAIN], **options
+    )
+
+
 def _objective_reference(fwd, x, z, w, times, h0, eps=1e-6):
     """SurvLIME's objective for one instance as a function of b (numpy, term by term)."""
     with torch.no_grad():
@@ -75,16 +84,7 @@ def test_nelson_aalen_matches_scikit_survival(setting):
 
 def test_coefficients_minimise_the_objective(setting):
     fwd, x, d, e = setting
-    lime = explain(
-        fwd,
-        x[200:202],
-        "survlime",
-        x[:N_TRAIN],
-        durations=d[:N_TRAIN],
-        events=e[:N_TRAIN],
-        n_neighbours=80,
-        seed=4,
-    )
+    lime = _lime(setting, x[200:202], n_neighbours=80, seed=4)
     assert lime.coefficients.shape == (2, 5)
     times, h0 = nelson_aalen(d[:N_TRAIN], e[:N_TRAIN])
     for i in range(2):
@@ -110,16 +110,7 @@ def test_coefficients_minimise_the_objective(setting):
 def test_neighbours_and_weights_follow_survlimepy_defaults(setting):
     fwd, x, d, e = setting
     train = x[:N_TRAIN]
-    lime = explain(
-        fwd,
-        x[200:202],
-        "survlime",
-        train,
-        durations=d[:N_TRAIN],
-        events=e[:N_TRAIN],
-        n_neighbours=50,
-        seed=11,
-    )
+    lime = _lime(setting, x[200:202], n_neighbours=50, seed=11)
     sigma = default_kernel_width(N_TRAIN, 5)
     assert lime.kernel_width == pytest.approx((4 / (N_TRAIN * 7)) ** (1 / 9))
     rng = np.random.RandomState(11)  # instance after instance from one stream
@@ -144,32 +135,13 @@ def test_equals_survlimepy(setting, monkeypatch):
     monkeypatch.setattr(cp.Problem, "solve", tight)
     peer = peers.SurvLIME(fwd, x[:N_TRAIN], d[:N_TRAIN], e[:N_TRAIN], n_neighbours=60, seed=5)
     theirs = np.stack([peer.explain_one(x[200 + i]) for i in range(2)])
-    ours = explain(
-        fwd,
-        x[200:202],
-        "survlime",
-        x[:N_TRAIN],
-        durations=d[:N_TRAIN],
-        events=e[:N_TRAIN],
-        n_neighbours=60,
-        seed=5,
-    )
+    ours = _lime(setting, x[200:202], n_neighbours=60, seed=5)
     np.testing.assert_allclose(ours.coefficients.numpy(), theirs, atol=1e-4)
 
 
 def test_result_object_and_errors(setting):
     fwd, x, d, e = setting
-    lime = explain(
-        fwd,
-        x[200:203],
-        "survlime",
-        x[:N_TRAIN],
-        durations=d[:N_TRAIN],
-        events=e[:N_TRAIN],
-        n_neighbours=30,
-        seed=0,
-        feature_names=list("abcde"),
-    )
+    lime = _lime(setting, x[200:203], n_neighbours=30, seed=0, feature_names=list("abcde"))
     frame = lime.to_frame()
     assert list(frame.columns) == ["instance", "feature", "coefficient", "value", "importance"]
     assert len(frame) == 15 and list(frame.feature[:5]) == list("abcde")

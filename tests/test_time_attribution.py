@@ -67,7 +67,7 @@ def _build(name):
     )
     family = "LogisticHazard" if name == "TwoInput" else name
     x, d, e = zoo.simulate(N_TRAIN, _DATA_SEEDS.get(name, 4), competing=name == "DeepHit")
-    options = {"hidden": (8,), "n_cuts": 8, "epochs": 2, "coxtime_baselines": "captum_surv"}
+    options = {"hidden": (8,), "n_cuts": 8, "epochs": 2, "baselines": "captum_surv"}
     if name in ("CoxPH", "CoxTime"):
         options["activation"] = nn.ReLU
     if name == "CoxPH":
@@ -86,17 +86,8 @@ def _build(name):
 MODEL_NAMES = ["CoxPH", "CoxTime", "LogisticHazard", "DeepHit", "TwoInput"]
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _one_thread():
-    """Tiny tensors: one intra-op thread is much faster (and immune to a busy machine)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 @pytest.fixture(scope="module")
-def models(_one_thread):
+def models(one_thread):
     """name -> (forward, test inputs, training inputs as numpy)."""
     return {name: _build(name) for name in MODEL_NAMES}
 

@@ -299,7 +299,7 @@ def train(
     epochs: int = 8,
     batch_size: int = 64,
     lr: float = 0.01,
-    coxtime_baselines: str = "pycox",
+    baselines: str | None = "pycox",
     model_kwargs: dict | None = None,
     **mlp_options: Any,
 ):
@@ -311,8 +311,9 @@ def train(
         durations, events: Outcome; events 0 or the cause.
         net: ``net(n_out)`` -> the network; default :func:`default_net` with ``mlp_options``
             (``activation``, ``hidden``, ``batch_norm``, ``dropout``, ``output_bias``).
-        coxtime_baselines: ``"pycox"`` (pycox's ``compute_baseline_hazards``) or
-            ``"captum_surv"`` (``captum_surv.compute_coxtime_baseline_hazards``).
+        baselines: Baseline hazards of Cox families on the training rows: ``"pycox"``
+            (pycox's ``compute_baseline_hazards``), ``"captum_surv"`` (CoxTime:
+            ``captum_surv.compute_coxtime_baseline_hazards``) or None (not computed).
     """
     family = FAMILIES[name]
     labtrans = family.label_transform(n_cuts) if family.label_transform else None
@@ -322,10 +323,11 @@ def train(
     module = net(n_out) if net is not None else default_net(family, n_in, n_out, 2, **mlp_options)
     model = family.make(module, tt.optim.Adam(lr=lr), labtrans, sub, **(model_kwargs or {}))
     model.fit(x, target, batch_size=batch_size, epochs=epochs, verbose=False)
-    if family.kind == "cox" or (family.kind == "coxtime" and coxtime_baselines == "pycox"):
-        model.compute_baseline_hazards()
-    elif family.kind == "coxtime":
-        captum_surv.compute_coxtime_baseline_hazards(model, set_hazards=True)
+    if family.kind in ("cox", "coxtime") and baselines is not None:
+        if family.kind == "coxtime" and baselines == "captum_surv":
+            captum_surv.compute_coxtime_baseline_hazards(model, set_hazards=True)
+        else:
+            model.compute_baseline_hazards()
     return model, labtrans
 
 
@@ -477,7 +479,7 @@ def build(kind: str, activation: type[nn.Module] = nn.Tanh, seed: int = 0):
         n_cuts=n_cuts,
         sub=sub,
         epochs=2,
-        coxtime_baselines="captum_surv",
+        baselines="captum_surv",
         **options,
     )
     if isinstance(x, tuple):
@@ -485,16 +487,19 @@ def build(kind: str, activation: type[nn.Module] = nn.Tanh, seed: int = 0):
     return model, torch.from_numpy(x.copy())
 
 
-def wrap(kind: str, net: nn.Module, x_train, n_cuts: int = 6, seed: int = 0):
+def wrap(kind: str, net: nn.Module, x_train, n_cuts: int = 6, seed: int = 0, target=None):
     """An untrained pycox model of ``kind`` around any ``net``, ready for ``from_pycox``.
 
     ``x_train`` (a tensor or a tuple of tensors, the network's inputs) gives the rows for
-    the baseline hazards of ``"coxph"`` and ``"coxtime"``; durations and events are
-    simulated. ``"logistic_hazard"`` uses ``n_cuts`` cuts.
+    the baseline hazards of ``"coxph"`` and ``"coxtime"``; their durations and events are
+    ``target`` or, by default, simulated. ``"logistic_hazard"`` uses ``n_cuts`` cuts.
     """
-    rows = (x_train if isinstance(x_train, tuple) else (x_train,))[0].shape[0]
-    _, d, e = simulate(rows, seed, sim=SMOOTH)
-    e = (e > 0).astype(np.float32)
+    if target is None:
+        rows = (x_train if isinstance(x_train, tuple) else (x_train,))[0].shape[0]
+        _, d, e = simulate(rows, seed, sim=SMOOTH)
+        e = (e > 0).astype(np.float32)
+    else:
+        d, e = target
     if kind == "coxph":
         model = pm.CoxPH(net)
         model.compute_baseline_hazards(input=x_train, target=(d, e))
