@@ -28,6 +28,7 @@ from captum_surv import (
     partial_dependence,
     permutation_importance,
 )
+from tests import zoo
 from tests.zoo import build
 
 warnings.filterwarnings("ignore", category=UserWarning)
@@ -54,10 +55,10 @@ def trained_time_independent():
     torch.manual_seed(0)
     data = datasets.simulate_time_independent(n=1200, seed=0)
     train, test = datasets.train_test_split(data, test_size=0.3, seed=0)
-    net = tt.practical.MLPVanilla(3, [16], 1, batch_norm=False, dropout=0.0, activation=nn.Tanh)
-    model = pm.CoxPH(net, tt.optim.Adam(0.01))
-    model.fit(train.features, train.target(), batch_size=128, epochs=25, verbose=False)
-    model.compute_baseline_hazards()
+    options = {"hidden": (16,), "batch_norm": False, "dropout": 0.0, "activation": nn.Tanh}
+    model, _ = zoo.train(
+        "CoxPH", train.features, *train.target(), batch_size=128, epochs=25, **options
+    )
     return model, train, test
 
 

@@ -8,13 +8,13 @@ import warnings
 import numpy as np
 import pytest
 import torch
-import torchtuples as tt
 from pycox import models as pm
 from torch import nn
 
 import captum_surv
 from captum_surv import SurvInteractions, datasets, explain
 from captum_surv.attr.interactions import _is_low_rank
+from tests import zoo
 from tests.zoo import build
 
 warnings.filterwarnings("ignore", category=UserWarning)
@@ -99,10 +99,10 @@ def interaction_models():
     true = pm.CoxPH(_TrueLogRisk())
     true.compute_baseline_hazards(input=x, target=data.target())
     torch.manual_seed(0)
-    net = tt.practical.MLPVanilla(4, [32, 32], 1, batch_norm=False, dropout=0.0, activation=nn.Tanh)
-    deepsurv = pm.CoxPH(net, tt.optim.Adam(0.01))
-    deepsurv.fit(x.numpy(), data.target(), batch_size=256, epochs=30, verbose=False)
-    deepsurv.compute_baseline_hazards()
+    options = {"hidden": (32, 32), "batch_norm": False, "dropout": 0.0, "activation": nn.Tanh}
+    deepsurv, _ = zoo.train(
+        "CoxPH", x.numpy(), *data.target(), batch_size=256, epochs=30, **options
+    )
     return data, {"true": true, "deepsurv": deepsurv}
 
 

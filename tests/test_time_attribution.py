@@ -86,6 +86,9 @@ def _build(name):
 MODEL_NAMES = ["CoxPH", "CoxTime", "LogisticHazard", "DeepHit", "TwoInput"]
 
 
+pytestmark = pytest.mark.usefixtures("one_thread")
+
+
 @pytest.fixture(scope="module")
 def models(one_thread):
     """name -> (forward, test inputs, training inputs as numpy)."""

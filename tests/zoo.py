@@ -3,8 +3,8 @@
 :data:`FAMILIES` has one entry per pycox family of ``captum_surv.SUPPORTED_MODELS``: how to
 build its label transform, its network's output size, the pycox model and the training
 target. :func:`train` fits any family on simulated data (``captum_surv.datasets``'
-:func:`~captum_surv.datasets.simulate_weibull`) with the activation, sizes, dtype and seed
-a test asks for. On top of it:
+:func:`~captum_surv.datasets.simulate_weibull`) with the activation, hidden sizes, batch norm,
+dropout, cuts and epochs a test asks for. On top of it:
 
 * :func:`get_case`: one model of every family (plus a two-input net) with BatchNorm and
   Dropout, trained once per session, for the parity and gradient tests;
