@@ -222,9 +222,7 @@ def make_generator(seed: Any) -> torch.Generator:
     if seed is None:
         generator.seed()
         return generator
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
-        raise TypeError(f"seed must be an int or None, got {seed!r}.")
-    generator.manual_seed(int(seed))
+    generator.manual_seed(check_seed(seed))
     return generator
 
 
@@ -290,28 +288,23 @@ def check_saved_format(state: Any, path: Any, kind: str, version: int) -> None:
         raise ValueError(f"{path!r} was written by a newer captum_surv; upgrade it.")
 
 
-def int_at_least(value: Any, name: str, minimum: int = 1) -> int:
-    """``value`` as an int: a TypeError unless it is an int, a ValueError below ``minimum``."""
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise TypeError(f"{name} must be an int; got {value!r}.")
-    if value < minimum:
-        raise ValueError(f"{name} must be >= {minimum}; got {value}.")
-    return int(value)
-
-
 def positive_number(value: Any, name: str) -> float:
     """``value`` as a float: a TypeError unless it is a number, a ValueError unless finite > 0."""
     if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise TypeError(f"{name} must be a number; got {value!r}.")
+        raise TypeError(f"{name} must be a number, got {value!r}.")
     if not (np.isfinite(value) and value > 0):
-        raise ValueError(f"{name} must be a finite number > 0; got {value}.")
+        raise ValueError(f"{name} must be a finite number > 0, got {value!r}.")
     return float(value)
 
 
 def check_seed(seed: Any) -> int | None:
-    """``seed`` as an int, or None; a TypeError for anything else."""
+    """``seed`` as an int, or None.
+
+    Raises:
+        TypeError: If ``seed`` is neither None nor an integer.
+    """
     if seed is None:
         return None
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
-        raise TypeError(f"seed must be an int or None; got {seed!r}.")
+        raise TypeError(f"seed must be an int or None, got {seed!r}.")
     return int(seed)

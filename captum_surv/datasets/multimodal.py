@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from captum_surv._validation import check_seed, int_at_least, positive_number
+from captum_surv._validation import check_seed, positive_int, positive_number
 from captum_surv.datasets.base import MultimodalData, weibull_times, weibull_truth
 
 __all__ = ["load_multimodal_digits"]
@@ -74,7 +74,7 @@ def load_multimodal_digits(
     if n is None:
         idx = rng.permutation(n_images)
     else:
-        n = int_at_least(n, "n")
+        n = positive_int(n, "n")
         idx = rng.choice(n_images, size=n, replace=n > n_images)
     m = len(idx)
     images = (digits.images[idx] / 16.0)[:, None, :, :]

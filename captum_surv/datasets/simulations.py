@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from captum_surv._validation import check_seed, int_at_least, positive_number
+from captum_surv._validation import check_seed, positive_int, positive_number
 from captum_surv.datasets.base import GroundTruth, SurvivalData, weibull_times, weibull_truth
 
 __all__ = [
@@ -51,7 +51,7 @@ def simulate_time_independent(
         >>> float(data.durations.max()) <= 7.0
         True
     """
-    n = int_at_least(n, "n")
+    n = positive_int(n, "n")
     censoring_time = positive_number(censoring_time, "censoring_time")
     rng = np.random.default_rng(check_seed(seed))
     x = np.column_stack([rng.normal(size=n), rng.uniform(0, 1, n), rng.uniform(-1, 1, n)])
@@ -107,7 +107,7 @@ def simulate_time_dependent(
         >>> grad[0, :, 0].round(3)  # x1's log-hazard effect -3 + 6 log t
         array([-1.906,  1.731])
     """
-    n = int_at_least(n, "n")
+    n = positive_int(n, "n")
     censoring_time = positive_number(censoring_time, "censoring_time")
     rng = np.random.default_rng(check_seed(seed))
     x = np.column_stack(
@@ -171,8 +171,10 @@ def simulate_ranking(
         >>> simulate_ranking(n=10, p=4).ground_truth.importance_order
         ('x4', 'x3', 'x2', 'x1')
     """
-    n = int_at_least(n, "n")
-    p = int_at_least(p, "p", minimum=2)
+    n = positive_int(n, "n")
+    p = positive_int(p, "p")
+    if p < 2:
+        raise ValueError(f"p must be >= 2 (a ranking needs two features), got {p}.")
     censoring_time = positive_number(censoring_time, "censoring_time")
     rng = np.random.default_rng(check_seed(seed))
     x = rng.normal(size=(n, p))
@@ -223,7 +225,7 @@ def simulate_interaction(
         >>> float(gt.log_hazard([[1.0, 1.0, 0.0, 0.0]], [1.0])[0, 0] - np.log(0.25)).__round__(6)
         2.0
     """
-    n = int_at_least(n, "n")
+    n = positive_int(n, "n")
     censoring_time = positive_number(censoring_time, "censoring_time")
     rng = np.random.default_rng(check_seed(seed))
     x = rng.uniform(-1.0, 1.0, size=(n, 4))
@@ -356,7 +358,7 @@ def simulate_weibull(
         >>> data.ground_truth.importance_order
         ('x1', 'x2', 'x3')
     """
-    n = int_at_least(n, "n")
+    n = positive_int(n, "n")
     beta = np.asarray(coefficients, dtype=np.float64)
     if beta.ndim == 1:
         beta = beta[None, :]
