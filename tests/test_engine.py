@@ -274,6 +274,53 @@ def test_coxtime_split_first_layer_equals_stacked_rows(output, monkeypatch):
     assert torch.allclose(fast, plain, rtol=1e-12, atol=1e-14)
 
 
+def test_hooks_on_inner_modules_fire_and_count(monkeypatch):
+    """A hook on a layer inside the network (Captum's layer methods, DeepLift, a user's
+    hook that changes the activations) must run and be honoured: the CoxTime split and
+    the layer-by-layer route compute the first layers themselves, so they stand aside."""
+    fwd = _coxtime(_coxtime_net())
+    first = next(m for m in fwd.net.modules() if isinstance(m, nn.Linear))
+    x = _x(3)
+    calls = []
+
+    def halve(module, args, out):
+        calls.append(out.shape[0])
+        return 0.5 * out
+
+    handle = first.register_forward_hook(halve)
+    try:
+        with torch.no_grad():
+            hooked = fwd(x)
+        (jac,), _ = output_jacobian(fwd, (x,))
+        reference = torch.autograd.functional.jacobian(fwd, x)[torch.arange(3), :, torch.arange(3)]
+    finally:
+        handle.remove()
+    assert calls, "the hook on the first layer was skipped"
+    assert torch.allclose(jac, reference, rtol=1e-10, atol=1e-13)
+    _no_split(monkeypatch)
+    handle = first.register_forward_hook(lambda module, args, out: 0.5 * out)
+    try:
+        with torch.no_grad():
+            plain = fwd(x)
+    finally:
+        handle.remove()
+    assert torch.allclose(hooked, plain, rtol=1e-13, atol=1e-15)
+    with torch.no_grad():
+        assert not torch.allclose(fwd(x), plain)  # the hook mattered
+
+    monkeypatch.setattr(jacobian, "use_forward_mode", lambda f, k: True)
+    discrete = _discrete("LogisticHazard")
+    inner = next(m for m in discrete.net.modules() if isinstance(m, nn.Linear))
+    handle = inner.register_forward_hook(lambda module, args, out: 2 * out)
+    try:
+        (jac,), _ = output_jacobian(discrete, (x,))
+        reference = torch.autograd.functional.jacobian(discrete, x)
+        reference = reference[torch.arange(3), :, torch.arange(3)]
+    finally:
+        handle.remove()
+    assert torch.allclose(jac, reference, rtol=1e-10, atol=1e-13)
+
+
 def test_coxtime_other_first_layer_is_not_split_and_exact():
     fwd = _coxtime(_TimeFirst())
     assert coxtime.first_layer_split(fwd.net) is None

@@ -26,6 +26,8 @@ from collections.abc import Sequence
 import torch
 from torch import fx, nn
 
+from captum_surv.models.base import has_forward_hooks
+
 __all__ = ["Untraceable", "network_tangents", "traced"]
 
 
@@ -90,8 +92,8 @@ def network_tangents(
     graph = traced(net)
     if graph is None:
         raise Untraceable("the network cannot be traced with torch.fx")
-    if net._forward_hooks or net._forward_pre_hooks:  # the graph would not call them
-        raise Untraceable("the network itself has forward hooks")
+    if has_forward_hooks(net):  # linear layers are computed here, not called
+        raise Untraceable("the network or one of its modules has forward hooks")
     primal: dict[fx.Node, object] = {}
     tangent: dict[fx.Node, torch.Tensor | None] = {}
     position = 0

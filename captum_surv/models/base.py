@@ -15,6 +15,17 @@ from captum_surv._validation import as_tensor, check_finite, check_rows, check_s
 from captum_surv.outputs import CONDITIONAL_OUTPUTS, EVENT_SPECIFIC_OUTPUTS, check_output
 
 
+def has_forward_hooks(net: nn.Module) -> bool:
+    """Whether ``net`` or any of its submodules has forward (or forward pre-) hooks.
+
+    Fast routes that compute some of a network's layers themselves instead of calling the
+    modules (CoxTime's first-layer split, layer-by-layer forward mode) would skip such
+    hooks (Captum's layer and neuron methods, DeepLift, user hooks); they fall back to
+    calling the network when this is True.
+    """
+    return any(m._forward_hooks or m._forward_pre_hooks for m in net.modules())
+
+
 def freeze(net: nn.Module) -> nn.Module:
     """Return a deep copy of ``net`` in eval mode with every parameter frozen."""
     frozen = copy.deepcopy(net)

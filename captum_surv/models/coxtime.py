@@ -13,7 +13,7 @@ from torch import fx, nn
 from tqdm.auto import tqdm
 
 from captum_surv._validation import as_tensor
-from captum_surv.models.base import SurvivalForward, freeze
+from captum_surv.models.base import SurvivalForward, freeze, has_forward_hooks
 
 
 def scale_times(labtrans: Any, times: np.ndarray) -> np.ndarray:
@@ -133,9 +133,11 @@ def first_layer_split(net: object) -> FirstLayerSplit | None:
     along the feature axis) and feeds the result only to an ``nn.Linear``, and uses the
     inputs nowhere else. Other networks (several inputs, other first layers, networks that
     cannot be traced, dtype-converted copies) get None: they are evaluated on stacked
-    ``(row, time)`` pairs.
+    ``(row, time)`` pairs. So does a network with forward hooks on it or any of its modules
+    while they are registered (Captum's layer methods, DeepLift): the split computes the
+    first layer itself and would skip them.
     """
-    if not isinstance(net, nn.Module):
+    if not isinstance(net, nn.Module) or has_forward_hooks(net):
         return None
     if net in _SPLITS:
         return _SPLITS[net]
