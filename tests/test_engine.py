@@ -221,6 +221,36 @@ def test_hooks_on_the_network_itself_are_honoured(monkeypatch):
     assert torch.allclose(jac, reference, rtol=1e-10, atol=1e-13)
 
 
+class _Recurrent(nn.Module):
+    """A network without forward-mode derivatives (LSTM) on one feature per row."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        torch.manual_seed(0)
+        self.lstm = nn.LSTM(1, 4, batch_first=True)
+        self.out = nn.Linear(4, N_CUTS)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.out(self.lstm(x[:, :, None])[0][:, -1])
+
+
+def test_first_call_without_forward_ad_equals_later_calls():
+    """The first call finds that the network has no forward-mode derivative and falls back;
+    it must take the route later calls take, so that the same inputs (and, for SG(t) and
+    GradSHAP(t), the same seed) give bit-identical attributions. It took another reverse
+    route before, which differed in the last bits (found by the property tests)."""
+    from pycox import models as pm
+
+    model = pm.LogisticHazard(_Recurrent(), duration_index=CUTS)
+    fwd = captum_surv.from_pycox(model, times=[1.0, 3.0])  # T = 2 < 6 logits
+    x = torch.randn(7, 1, generator=torch.Generator().manual_seed(3))
+    (first,), out_first = output_jacobian(fwd, (x,))
+    (second,), out_second = output_jacobian(fwd, (x,))
+    assert torch.equal(first, second) and torch.equal(out_first, out_second)
+    reference = torch.autograd.functional.jacobian(fwd, x)[torch.arange(7), :, torch.arange(7)]
+    assert torch.allclose(first, reference, rtol=1e-5, atol=1e-7)
+
+
 # ---------------------------------------------------------------- CoxTime
 def _coxtime_net():
     from pycox.models.cox_time import MLPVanillaCoxTime

@@ -239,16 +239,8 @@ def _forward_mode(
     fn: Callable[..., torch.Tensor], inputs: Inputs, floating: list[int], n: int, n_out: int
 ) -> Inputs:
     """One jvp per input feature (vmapped over the features), all rows at once."""
-    n_features = sum(inputs[i][0].numel() for i in floating)
-    bases = []
-    offset = 0
-    for i in floating:
-        x = inputs[i]
-        width = x[0].numel()
-        basis = torch.zeros((n_features, n, width), dtype=x.dtype, device=x.device)
-        basis[torch.arange(offset, offset + width), :, torch.arange(width)] = 1
-        bases.append(basis.reshape(n_features, *x.shape))
-        offset += width
+    directions = _unit_directions(inputs, floating)
+    bases = [directions[i] for i in floating]
 
     def of_floating(*xs: torch.Tensor) -> torch.Tensor:
         args = list(inputs)
@@ -345,7 +337,11 @@ FULL_JACOBIAN_POINTS = 2048
 
 
 def head_jacobian(
-    forward: SurvivalForward, net: object, inputs: Inputs, chunk_rows: int | None = None
+    forward: SurvivalForward,
+    net: object,
+    inputs: Inputs,
+    chunk_rows: int | None = None,
+    allow_forward_mode: bool = True,
 ) -> tuple[Inputs, torch.Tensor]:
     """Jacobian of a ``"head"`` forward: the network's to its logits, then the head's.
 
@@ -361,6 +357,7 @@ def head_jacobian(
 
     Rows are processed in chunks of ``chunk_rows`` (default :data:`HEAD_CHUNK_ROWS`), so
     memory does not grow with the number of rows beyond the result itself.
+    ``allow_forward_mode=False`` takes a reverse route whatever the sizes.
     """
     n = inputs[0].shape[0]
     floating = [i for i, x in enumerate(inputs) if x.is_floating_point()]
@@ -372,7 +369,11 @@ def head_jacobian(
         return tuple(_zeros_jacobian(x, n_out, out.dtype) for x in inputs), out
     with torch.no_grad():
         n_logits = forward.run_network(net, *(x[:1] for x in inputs))[0].numel()
-    forward_mode = use_forward_mode(n_features, n_logits) and net not in _NO_FORWARD_AD_NETS
+    forward_mode = (
+        allow_forward_mode
+        and use_forward_mode(n_features, n_logits)
+        and net not in _NO_FORWARD_AD_NETS
+    )
     if not forward_mode and n_out < n_logits:  # T reverse passes of the whole map
         head = forward.output_from_network
         return _full_jacobian(lambda *xs: head(forward.run_network(net, *xs)), inputs, key=net)
@@ -389,7 +390,9 @@ def head_jacobian(
                 if not _is_forward_ad_error(err):
                     raise
                 _remember_no_forward_ad(net)
-                forward_mode = False
+                # start again on the route a later call takes, so that repeated calls
+                # give bit-identical results (the routes differ in rounding)
+                return head_jacobian(forward, net, inputs, chunk_rows, allow_forward_mode=False)
         if part is None:
             part = _head_reverse_mode(forward, net, chunk, floating)
         jac, out = part
