@@ -83,7 +83,7 @@ def _in_memory(fwd, x, method, baselines, **options):
         row_index=torch.arange(len(x)),
         **options,
     )
-    return result["attributions"][0].numpy(), result["prediction"].numpy()
+    return result.attributions[0].numpy(), result.prediction.numpy()
 
 
 def _arrays(result):

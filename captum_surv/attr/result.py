@@ -43,9 +43,3 @@ class MethodResult:
     options: dict[str, Any] = field(default_factory=dict)
     standard_error: Inputs | None = None
     method_name: str | None = None
-
-    def __getitem__(self, key: str) -> Any:
-        """Read a field by name (``result["attributions"]``), as the former dict allowed."""
-        if key not in self.__dataclass_fields__:
-            raise KeyError(key)
-        return getattr(self, key)
