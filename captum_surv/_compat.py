@@ -7,6 +7,7 @@ import here makes an upgrade a one-file change.
 from __future__ import annotations
 
 import contextlib
+import functools
 import inspect
 from collections.abc import Iterator
 from typing import Any
@@ -19,7 +20,8 @@ def is_pycox_proportional_hazards(model: Any) -> bool:
     return isinstance(model, _pycox_cox._CoxPHBase)
 
 
-def integration_nodes(scheme: str, n_steps: int) -> tuple[list[float], list[float]]:
+@functools.lru_cache(maxsize=64)
+def integration_nodes(scheme: str, n_steps: int) -> tuple[tuple[float, ...], tuple[float, ...]]:
     """Captum's integration nodes and weights, so IntGrad(t) matches IntegratedGradients.
 
     Args:
@@ -27,12 +29,13 @@ def integration_nodes(scheme: str, n_steps: int) -> tuple[list[float], list[floa
         n_steps: Number of nodes.
 
     Returns:
-        ``(alphas, weights)`` on [0, 1]; the weights sum to 1.
+        ``(alphas, weights)`` on [0, 1]; the weights sum to 1. Cached per
+        ``(scheme, n_steps)`` (Gauss-Legendre nodes cost about 2 ms each time).
     """
     from captum.attr._utils.approximation_methods import approximation_parameters
 
     step_sizes, alphas = approximation_parameters(scheme)
-    return list(alphas(n_steps)), list(step_sizes(n_steps))
+    return tuple(alphas(n_steps)), tuple(step_sizes(n_steps))
 
 
 # --------------------------------------------------------------------------- Captum

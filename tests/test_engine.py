@@ -150,10 +150,11 @@ def test_chunk_size_does_not_change_results(name, route, monkeypatch):
 def test_logistic_hazard_closed_form_tangents_equal_jvp(output):
     fwd = _discrete("LogisticHazard", output)
     raw = 3 * _x(7, seed=4)[:, :1] + torch.linspace(-4, 4, N_CUTS, dtype=DTYPE)  # h near 0, 1
-    directions = torch.randn(3, 7, N_CUTS, generator=torch.Generator().manual_seed(5)).to(DTYPE)
-    out, tangents = fwd.output_tangents(raw, directions)
+    directions = torch.randn(7, 3, N_CUTS, generator=torch.Generator().manual_seed(5)).to(DTYPE)
+    out, tangents = fwd.output_tangents(raw, directions)  # rows first: [7, 3, T]
     reference = torch.stack(
-        [torch.func.jvp(fwd.output_from_network, (raw,), (d,))[1] for d in directions]
+        [torch.func.jvp(fwd.output_from_network, (raw,), (directions[:, d],))[1] for d in range(3)],
+        dim=1,
     )
     assert torch.equal(out, fwd.output_from_network(raw))
     assert torch.allclose(tangents, reference, rtol=1e-12, atol=1e-15)
@@ -200,10 +201,10 @@ def test_layer_by_layer_tangents_equal_jacfwd():
     reference = torch.func.vmap(torch.func.jacfwd(lambda r, c: net(r[None], c[None])[0]))(x, code)
     with torch.no_grad():
         assert torch.equal(out, net(x, code))
-    assert torch.allclose(tangents.movedim(0, -1), reference, rtol=1e-12, atol=1e-14)
+    assert torch.allclose(tangents.movedim(1, -1), reference, rtol=1e-12, atol=1e-14)
     assert forward_mode.traced(_Branching()) is None
     with pytest.raises(forward_mode.Untraceable):
-        forward_mode.network_tangents(_Branching(), (x,), [torch.zeros(P, 6, P)])
+        forward_mode.network_tangents(_Branching(), (x,), [torch.zeros(6, P, P)])
 
 
 def test_hooks_on_the_network_itself_are_honoured(monkeypatch):

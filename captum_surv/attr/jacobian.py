@@ -61,7 +61,8 @@ def output_jacobian(forward: SurvivalForward, inputs: Inputs) -> tuple[Inputs, t
 
     Returns:
         ``(jacobians, outputs)``: a tuple of ``[N, T, *S_i]`` tensors and the forward's
-        outputs ``[N, T]`` (detached).
+        outputs ``[N, T]`` (detached). The Jacobians may be strided views (e.g. of
+        rows-first ``[N, *S_i, T]`` storage); call ``.contiguous()`` where that matters.
     """
     unconditional = forward.unconditional_forward
     if unconditional is not None and not forward.conditions_in_head:
@@ -105,6 +106,21 @@ def floating_dtype(inputs: Inputs) -> torch.dtype:
 def _zeros_jacobian(x: torch.Tensor, n_out: int, dtype: torch.dtype) -> torch.Tensor:
     """The Jacobian of an integer (non-differentiable, held fixed) input: zeros."""
     return torch.zeros((x.shape[0], n_out, *x.shape[1:]), dtype=dtype, device=x.device)
+
+
+def _with_fixed_inputs(
+    inputs: Inputs, floating: list[int], grads: Inputs, n_out: int, dtype: torch.dtype
+) -> Inputs:
+    """Per input, its Jacobian: ``grads`` for the floating ones, zeros for those held fixed.
+
+    Zeros are allocated only for the fixed inputs (a ``[N, T, p]`` zero fill of every
+    input cost about a sixth of a discrete head's whole Jacobian).
+    """
+    by_input = dict(zip(floating, grads, strict=True))
+    return tuple(
+        by_input[i] if i in by_input else _zeros_jacobian(x, n_out, dtype)
+        for i, x in enumerate(inputs)
+    )
 
 
 def low_rank_factors(
@@ -229,10 +245,7 @@ def _full_jacobian(
                 _NO_FORWARD_AD.add(key)
     if grads is None:
         grads = _reverse_mode(fn, inputs, floating, n, n_out)
-    jacobians = [_zeros_jacobian(x, n_out, out.dtype) for x in inputs]
-    for i, jac in zip(floating, grads, strict=True):
-        jacobians[i] = jac
-    return tuple(jacobians), out
+    return _with_fixed_inputs(inputs, floating, grads, n_out, out.dtype), out
 
 
 def _forward_mode(
@@ -253,7 +266,7 @@ def _forward_mode(
     def directional(*tangents: torch.Tensor) -> torch.Tensor:
         return torch.func.jvp(of_floating, primals, tangents)[1]
 
-    jac = torch.func.vmap(directional)(*bases)  # [F_total, N, *T]
+    jac = torch.func.vmap(directional, in_dims=1)(*bases)  # [F_total, N, *T]
     result = []
     offset = 0
     for i in floating:
@@ -378,14 +391,16 @@ def head_jacobian(
         head = forward.output_from_network
         return _full_jacobian(lambda *xs: head(forward.run_network(net, *xs)), inputs, key=net)
     step = HEAD_CHUNK_ROWS if chunk_rows is None else chunk_rows
-    full: torch.Tensor | None = None  # [N, T, D], filled chunk by chunk (no concatenation)
+    # filled chunk by chunk (no concatenation): forward mode gives rows-first [N, D, T]
+    # tangents, stored as they come (the result is a [N, T, D] view of them: a transposed
+    # copy cost about a quarter of the whole Jacobian); reverse mode gives [N, T, D]
+    full: torch.Tensor | None = None
     outputs = torch.empty(0)
     for start in range(0, n, step):
         chunk = tuple(x[start : start + step] for x in inputs)
-        part = None
         if forward_mode:
             try:
-                part = _head_forward_mode(forward, net, chunk, floating)
+                jac, out = _head_forward_mode(forward, net, chunk, floating)
             except (NotImplementedError, RuntimeError, ValueError) as err:
                 if not _is_forward_ad_error(err):
                     raise
@@ -393,19 +408,117 @@ def head_jacobian(
                 # start again on the route a later call takes, so that repeated calls
                 # give bit-identical results (the routes differ in rounding)
                 return head_jacobian(forward, net, inputs, chunk_rows, allow_forward_mode=False)
-        if part is None:
-            part = _head_reverse_mode(forward, net, chunk, floating)
-        jac, out = part
+        else:
+            jac, out = _head_reverse_mode(forward, net, chunk, floating)
         if full is None:
-            full = jac.new_empty((n, n_out, n_features))
+            full = jac.new_empty((n, *jac.shape[1:]))
             outputs = out.new_empty((n, n_out))
         full[start : start + out.shape[0]] = jac
         outputs[start : start + out.shape[0]] = out
     assert full is not None
-    jacobians = [_zeros_jacobian(x, n_out, outputs.dtype) for x in inputs]
-    for i, jac in zip(floating, _split_features(full, inputs, floating), strict=True):
-        jacobians[i] = jac
-    return tuple(jacobians), outputs
+    if forward_mode:
+        full = full.transpose(1, 2)  # [N, T, D] (a view)
+    split = _split_features(full, inputs, floating)
+    return _with_fixed_inputs(inputs, floating, split, n_out, outputs.dtype), outputs
+
+
+def weighted_jacobian_sums(
+    forward: SurvivalForward, points: Inputs, scales: Inputs, owner: torch.Tensor
+) -> tuple[torch.Tensor, Inputs] | None:
+    """Per run of equal ``owner``, ``sum_p scales_p * J(z_p)`` without forming ``J``.
+
+    The gradient methods need only these sums (e.g. IntGrad(t): path weight times
+    ``x - x'`` times the Jacobian, summed over an instance's path points). On the forward
+    mode route of a ``"head"`` forward the scales are folded into the directions (row n's
+    direction of feature j is ``scales[n, j]`` times the unit vector, the same cost as the
+    unit one), and the sums are taken on the rows-first tangents, so no ``[points, T, p]``
+    Jacobian is written, transposed or multiplied.
+
+    Each run is summed in pieces of at most :data:`HEAD_CHUNK_ROWS` rows that depend only
+    on the run's length, so an instance's sum is the same however the points around it
+    are chunked.
+
+    Args:
+        forward: The survival forward.
+        points: Sample points, per input ``[P, *S_i]``.
+        scales: Per input ``[P, *S_i]`` factors (ignored for inputs held fixed).
+        owner: ``[P]`` non-decreasing owner (instance) index of each point.
+
+    Returns:
+        ``(owners, sums)``: the distinct owners in order and per input ``[owners, T, *S_i]``
+        sums (zeros for inputs held fixed); or None where another route applies (the
+        caller then weights full Jacobians from :func:`output_jacobian`).
+    """
+    if forward.structure != "head" or is_low_rank(forward, points):
+        return None
+    if forward.unconditional_forward is not None and not forward.conditions_in_head:
+        return None
+    net, inputs = forward.prepare_inputs(*points)
+    n = inputs[0].shape[0]
+    floating = [i for i, x in enumerate(inputs) if x.is_floating_point()]
+    if not floating or n == 0 or net in _NO_FORWARD_AD_NETS:
+        return None
+    n_features = sum(inputs[i][0].numel() for i in floating)
+    with torch.no_grad():
+        n_logits = forward.run_network(net, *(x[:1] for x in inputs))[0].numel()
+    if not use_forward_mode(n_features, n_logits):
+        return None
+    factors = tuple(
+        scales[i].to(device=x.device, dtype=x.dtype) if i in floating else x
+        for i, x in enumerate(inputs)
+    )
+    owners, counts = torch.unique_consecutive(owner, return_counts=True)
+    pieces = _pieces(counts.tolist(), HEAD_CHUNK_ROWS)
+    totals: torch.Tensor | None = None  # [owners, D, T]
+    for first, lengths, run_of_piece in pieces:
+        stop = first + sum(lengths)
+        rows = tuple(x[first:stop] for x in inputs)
+        row_scales = tuple(f[first:stop] for f in factors)
+        try:
+            d_out, _ = _head_forward_mode(forward, net, rows, floating, row_scales)
+        except (NotImplementedError, RuntimeError, ValueError) as err:
+            if not _is_forward_ad_error(err):
+                raise
+            _remember_no_forward_ad(net)
+            return None  # the caller's route is the one later calls take
+        if len(set(lengths)) == 1:
+            sums = d_out.reshape(len(lengths), lengths[0], *d_out.shape[1:]).sum(dim=1)
+        else:
+            sums = torch.stack([part.sum(dim=0) for part in d_out.split(lengths)])
+        if totals is None:
+            totals = sums.new_zeros((len(owners), *sums.shape[1:]))
+        totals.index_add_(0, torch.tensor(run_of_piece, device=sums.device), sums)
+    assert totals is not None
+    full = totals.transpose(1, 2)  # [owners, T, D] (small: no copy needed)
+    split = _split_features(full, inputs, floating)  # per input [owners, T, *S_i]
+    shapes = tuple(x.new_empty((len(owners), *x.shape[1:])) for x in inputs)
+    return owners, _with_fixed_inputs(shapes, floating, split, full.shape[1], totals.dtype)
+
+
+def _pieces(runs: list[int], limit: int) -> list[tuple[int, list[int], list[int]]]:
+    """Split runs of rows into pieces of at most ``limit`` rows (a run's pieces depend only
+    on its length), packed in order into chunks of at most ``limit`` rows.
+
+    Returns per chunk ``(first row, piece lengths, run index of each piece)``.
+    """
+    chunks: list[tuple[int, list[int], list[int]]] = []
+    start = 0
+    lengths: list[int] = []
+    runs_of: list[int] = []
+    used = 0
+    for run, length in enumerate(runs):
+        while length > 0:
+            piece = min(length, limit)
+            if used + piece > limit and lengths:
+                chunks.append((start, lengths, runs_of))
+                start, lengths, runs_of, used = start + used, [], [], 0
+            lengths.append(piece)
+            runs_of.append(run)
+            used += piece
+            length -= piece
+    if lengths:
+        chunks.append((start, lengths, runs_of))
+    return chunks
 
 
 # networks (or their dtype-converted callables) seen to lack a forward-mode derivative
@@ -419,8 +532,12 @@ def _remember_no_forward_ad(net: object) -> None:
         pass
 
 
-def _unit_directions(inputs: Inputs, floating: list[int]) -> list[torch.Tensor | None]:
-    """Per input, the unit directions of every floating feature: ``[D, N, *S]`` (or None)."""
+def _unit_directions(
+    inputs: Inputs, floating: list[int], scales: Inputs | None = None
+) -> list[torch.Tensor | None]:
+    """Per input, the unit directions of every floating feature, rows first:
+    ``[N, D, *S]`` (None for inputs held fixed). With ``scales`` (per input ``[N, *S]``),
+    row n's direction of feature j is ``scales[n, j]`` times the unit vector."""
     n = inputs[0].shape[0]
     n_features = sum(inputs[i][0].numel() for i in floating)
     directions: list[torch.Tensor | None] = [None] * len(inputs)
@@ -428,9 +545,13 @@ def _unit_directions(inputs: Inputs, floating: list[int]) -> list[torch.Tensor |
     for i in floating:
         x = inputs[i]
         width = x[0].numel()
-        basis = torch.zeros((n_features, n, width), dtype=x.dtype, device=x.device)
-        basis[torch.arange(offset, offset + width), :, torch.arange(width)] = 1
-        directions[i] = basis.reshape(n_features, *x.shape)
+        basis = torch.zeros((n, n_features, width), dtype=x.dtype, device=x.device)
+        diagonal = basis[:, offset : offset + width].diagonal(dim1=1, dim2=2)
+        if scales is None:
+            diagonal.fill_(1)
+        else:
+            diagonal.copy_(scales[i].reshape(n, width))
+        directions[i] = basis.reshape(n, n_features, *x.shape[1:])
         offset += width
     return directions
 
@@ -448,28 +569,38 @@ def _split_features(jac: torch.Tensor, inputs: Inputs, floating: list[int]) -> I
 
 
 def _head_forward_mode(
-    forward: SurvivalForward, net: object, inputs: Inputs, floating: list[int]
+    forward: SurvivalForward,
+    net: object,
+    inputs: Inputs,
+    floating: list[int],
+    scales: Inputs | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """p directions through the network (layer by layer) and then through the head."""
-    directions = _unit_directions(inputs, floating)
-    raw, d_raw = _network_directions(forward, net, inputs, floating, directions)
-    n = raw.shape[0]
-    closed_form = forward.output_tangents(raw, d_raw)
-    if closed_form is not None:
-        out, d_out = closed_form
-        return d_out.permute(1, 2, 0), out  # [N, T, D] (a view)
-    flat = raw.reshape(n, -1)
+    """p directions through the network (layer by layer) and then through the head.
 
-    def head(values: torch.Tensor) -> torch.Tensor:
-        return forward.output_from_network(values.reshape(raw.shape))
+    Returns ``(d_out, out)`` with ``d_out`` rows first, ``[N, D, T]``; with ``scales``
+    (per input ``[N, *S]``) direction j of row n is ``scales[n, j]`` times the unit one,
+    so ``d_out[n, j]`` is ``scales[n, j] * J[n, :, j]`` at no extra cost.
+    """
+    directions = _unit_directions(inputs, floating, scales)
+    with torch.no_grad():  # the Jacobian is returned detached: record no graph
+        raw, d_raw = _network_directions(forward, net, inputs, floating, directions, scales)
+        n, d = raw.shape[0], d_raw.shape[1]
+        closed_form = forward.output_tangents(raw, d_raw)
+        if closed_form is not None:
+            out, d_out = closed_form
+            return d_out, out
+        flat = raw.reshape(n, -1)
 
-    def directional(t: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        return torch.func.jvp(head, (flat,), (t,))
+        def head(values: torch.Tensor) -> torch.Tensor:
+            return forward.output_from_network(values.reshape(raw.shape))
 
-    out, d_out = torch.func.vmap(directional, out_dims=(None, 0))(
-        d_raw.reshape(d_raw.shape[0], n, -1)
-    )
-    return d_out.permute(1, 2, 0), out  # [N, T, D] (a view)
+        def directional(t: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+            return torch.func.jvp(head, (flat,), (t,))
+
+        out, d_out = torch.func.vmap(directional, in_dims=1, out_dims=(None, 1))(
+            d_raw.reshape(n, d, -1)
+        )
+        return d_out, out
 
 
 def _network_directions(
@@ -478,10 +609,11 @@ def _network_directions(
     inputs: Inputs,
     floating: list[int],
     directions: list[torch.Tensor | None],
+    scales: Inputs | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """The network's outputs and their derivatives along ``directions`` (``[D, N, ...]``)."""
+    """The network's outputs and their derivatives along ``directions`` (rows first)."""
     try:
-        return network_tangents(net, inputs, directions, unit=True)
+        return network_tangents(net, inputs, directions, unit=True, scales=scales)
     except Exception:  # untraceable or unsupported node: differentiate the network whole
         pass
 
@@ -496,7 +628,9 @@ def _network_directions(
     def directional(*tangents: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         return torch.func.jvp(of_floating, primals, tangents)
 
-    return torch.func.vmap(directional, out_dims=(None, 0))(*(directions[i] for i in floating))
+    return torch.func.vmap(directional, in_dims=1, out_dims=(None, 1))(
+        *(directions[i] for i in floating)
+    )
 
 
 def _head_reverse_mode(

@@ -45,6 +45,7 @@ from captum_surv.attr.jacobian import (
     is_low_rank,
     low_rank_factors,
     output_jacobian,
+    weighted_jacobian_sums,
 )
 from captum_surv.attr.result import MethodResult
 from captum_surv.models.base import SurvivalForward
@@ -151,6 +152,8 @@ class _Accumulator:
             if is_low_rank(self.forward, rows):
                 self._add_low_rank(rows, owner[chunk], w, multiplier, chunk)
                 continue
+            if self._add_fused(rows, owner[chunk], w, multiplier, chunk):
+                continue
             jacobians, _ = output_jacobian(self.forward, rows)
             for i, jac in enumerate(jacobians):
                 if not self.floating[i]:  # held fixed: zero attributions
@@ -160,6 +163,34 @@ class _Accumulator:
                     factor = factor * multiplier[i][chunk]
                 owners, sums = _segment_sum(jac * factor.unsqueeze(1), owner[chunk])
                 self.totals[i].index_add_(0, owners, sums)
+
+    def _add_fused(
+        self,
+        rows: Inputs,
+        owner: torch.Tensor,
+        weight: torch.Tensor,
+        multiplier: Inputs | None,
+        chunk: slice,
+    ) -> bool:
+        """Add the weighted sums without forming full Jacobians where the engine can
+        (:func:`~captum_surv.attr.jacobian.weighted_jacobian_sums`); False otherwise."""
+        scales = []
+        for i, z in enumerate(rows):
+            if not self.floating[i]:
+                scales.append(z)  # held fixed: no directions, no scale
+                continue
+            factor = weight.to(z.dtype).reshape(-1, *([1] * (z.dim() - 1)))
+            if multiplier is not None:
+                factor = factor * multiplier[i][chunk]
+            scales.append(factor.expand_as(z))
+        fused = weighted_jacobian_sums(self.forward, rows, tuple(scales), owner)
+        if fused is None:
+            return False
+        owners, sums = fused
+        for i, total in enumerate(self.totals):
+            if self.floating[i]:
+                total.index_add_(0, owners, sums[i].to(total.dtype))
+        return True
 
     def _add_low_rank(
         self,

@@ -350,10 +350,11 @@ class SurvivalForward(nn.Module):
 
         Args:
             raw: The network's outputs ``[batch, *R]``.
-            directions: ``D`` tangent directions of ``raw``, ``[D, batch, *R]``.
+            directions: ``D`` tangent directions of ``raw``, rows first:
+                ``[batch, D, *R]``.
 
         Returns:
-            ``(output_from_network(raw), d_out)`` with ``d_out`` ``[D, batch, n_times]``,
+            ``(output_from_network(raw), d_out)`` with ``d_out`` ``[batch, D, n_times]``,
             or None where no closed form is implemented (the engine then uses ``jvp``).
         """
         return None

@@ -128,10 +128,12 @@ class LogisticHazardForward(DiscreteForward):
         hazard = torch.sigmoid(raw)
         remaining = 1 - hazard + _LOG_EPS
         slope = -(hazard * (1 - hazard)) / remaining
-        d_log_survival = torch.cumsum(directions * slope, dim=-1)
-        if self.output == "cumhazard":
-            return out, -d_log_survival
-        return out, out * d_log_survival
+        with torch.no_grad():  # in place below: one [batch, D, T] buffer, no graph
+            d_out = directions * slope.unsqueeze(1)
+            torch.cumsum(d_out, dim=-1, out=d_out)  # d log S
+            if self.output == "cumhazard":
+                return out, d_out.neg_()
+            return out, d_out.mul_(out.unsqueeze(1))
 
 
 class PMFForward(DiscreteForward):
