@@ -3,12 +3,14 @@
 Measures, in one run (one CPU thread, medians of interleaved repeats):
 
 1. **Discrete heads** (LogisticHazard, PMF, MTLR, DeepHit with 2 risks; 64x64 ReLU
-   networks, B = 100 instances, p = 20 features, T = 50 cuts, IntGrad(t) with
+   networks, B = 100 instances, p = 20 features, T = 50 cuts (forward-mode route) and
+   T = 12 cuts as in the paper (T < p: reverse route), IntGrad(t) with
    ``n_steps = 50``): whole-grid IntGrad(t) time relative to one Captum
    ``IntegratedGradients`` call (one target, same ``n_steps``), relative to a loop of
    min(p, T) reverse passes over the same 5,000 points (the cost floor of a whole-grid
-   Jacobian), and the previous engine (the whole map differentiated with one
-   ``vmap(jvp)``) against the new one; the new attributions are checked against the old
+   Jacobian; for T > p it computes only p of the T columns), and the previous engine
+   (the whole map differentiated with one ``vmap(jvp)``, full Jacobians then weighted)
+   against the new one; the new attributions are checked against the old
    ones and against Captum's ``IntegratedGradients`` looped over a few targets.
 2. **Throughput across ``batch_size``** (1k, 4k, 16k, 64k points per Jacobian call) of
    IntGrad(t) on 65,000 points, old and new engine.
@@ -41,7 +43,7 @@ from captum.attr import IntegratedGradients
 from torch import nn
 
 import captum_surv
-from captum_surv.attr import jacobian
+from captum_surv.attr import jacobian, methods
 from captum_surv.models import coxtime as coxtime_module
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -59,14 +61,20 @@ def previous_engine() -> Iterator[None]:
             lambda *xs: head(forward.run_network(net, *xs)), inputs, key=net
         )
 
-    saved = (jacobian.head_jacobian, jacobian.first_layer_split, coxtime_module.first_layer_split)
+    saved = (
+        jacobian.head_jacobian,
+        jacobian.first_layer_split,
+        coxtime_module.first_layer_split,
+        methods.weighted_jacobian_sums,
+    )
     jacobian.head_jacobian = whole_map
     jacobian.first_layer_split = coxtime_module.first_layer_split = lambda net: None
+    methods.weighted_jacobian_sums = lambda *args: None  # full Jacobians, then weighted
     try:
         yield
     finally:
         jacobian.head_jacobian, jacobian.first_layer_split = saved[:2]
-        coxtime_module.first_layer_split = saved[2]
+        coxtime_module.first_layer_split, methods.weighted_jacobian_sums = saved[2:]
 
 
 # ------------------------------------------------------------------ models
@@ -133,8 +141,16 @@ def rel_diff(a: torch.Tensor, b: torch.Tensor) -> float:
 
 # ------------------------------------------------------------------ part 1
 def discrete_part(args: argparse.Namespace, log: Callable[[str], None]) -> pd.DataFrame:
+    return pd.concat(
+        [discrete_grid(args, n_cuts, log) for n_cuts in args.discrete_cuts], ignore_index=True
+    )
+
+
+def discrete_grid(
+    args: argparse.Namespace, n_cuts: int, log: Callable[[str], None]
+) -> pd.DataFrame:
     rows = []
-    p, n_cuts, n, steps = args.p, args.cuts, args.instances, args.steps
+    p, n, steps = args.p, args.instances, args.steps
     x = torch.randn(n, p, generator=torch.Generator().manual_seed(1))
     base = torch.zeros(1, p)
     alphas = torch.linspace(0, 1, steps)
@@ -181,7 +197,7 @@ def discrete_part(args: argparse.Namespace, log: Callable[[str], None]) -> pd.Da
             "IntGrad(t) new s": t["new"],
             "IntGrad(t) old s": t["old"],
             "Captum IG 1 call s": t["captum"],
-            f"loop {min(p, n_cuts)} reverse s": t["loop"],
+            "loop min(p, T) reverse s": t["loop"],
             "Jacobian new s": t["jac_new"],
             "Jacobian old s": t["jac_old"],
             "new / Captum IG": t["new"] / t["captum"],
@@ -194,8 +210,9 @@ def discrete_part(args: argparse.Namespace, log: Callable[[str], None]) -> pd.Da
         }
         rows.append(row)
         log(
-            f"  {name}: new/IG {row['new / Captum IG']:.2f}, old/IG "
+            f"  {name} T={n_cuts}: new/IG {row['new / Captum IG']:.2f}, old/IG "
             f"{row['old / Captum IG']:.2f}, Jacobian new/loop {row['Jacobian new / loop']:.2f}, "
+            f"IntGrad(t) new/loop {row['IntGrad(t) new / loop']:.2f}, "
             f"old/new {row['old / new']:.2f}, diff {row['max rel diff new vs old']:.1e}"
         )
     return pd.DataFrame(rows)
@@ -345,6 +362,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args(argv)
     args.p, args.cuts, args.instances, args.steps = 20, 50, 100, 50
+    args.discrete_cuts = [50, 12]  # the setup, then the paper's (T < p)
     args.batch_sizes = [1024, 4096, 16384, 65536]
     args.throughput_points, args.throughput_repeats = 65_000, 2
     args.throughput_models = ["LogisticHazard", "DeepHit"]
@@ -381,7 +399,7 @@ def main(argv: list[str] | None = None) -> None:
             "'old' is the previous engine (discrete heads: one vmap(jvp) of the whole map; "
             "CoxTime: stacked (row, time) pairs), run in the same process.",
             f"## 1. Discrete heads: IntGrad(t) on B = {args.instances}, p = {args.p}, "
-            f"T = {args.cuts}, n_steps = {args.steps}",
+            f"T = {' and '.join(map(str, args.discrete_cuts))}, n_steps = {args.steps}",
             "`new / Captum IG`: whole-grid IntGrad(t) over one Captum IntegratedGradients "
             "call (one target). `Jacobian new / loop`: the engine's Jacobian of the "
             f"{args.instances * args.steps} path points over a loop of min(p, T) reverse "

@@ -23,11 +23,13 @@ import numpy as np
 import pytest
 import torch
 from captum.attr import IntegratedGradients
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from torch import nn
 
 import captum_surv
 from captum_surv import explain
-from captum_surv.attr import forward_mode, jacobian
+from captum_surv.attr import forward_mode, jacobian, layer_chain
 from captum_surv.attr.jacobian import head_jacobian, output_jacobian
 from captum_surv.models import coxtime
 
@@ -426,3 +428,270 @@ def test_previous_engine_of_the_benchmark_gives_the_same_jacobians():
         assert coxtime.first_layer_split(fwd.net) is not None or fwd.structure == "head"
         assert torch.allclose(new, old, rtol=1e-12, atol=1e-14)
         assert torch.allclose(new_out, old_out, rtol=1e-13, atol=1e-15)
+
+
+# ---------------------------------------------------------------- weighted sums, fused layers
+def _reference_sums(fwd, points, scales, owner):
+    """Per owner, ``sum_p scales_p * J(z_p)`` with ``J`` from autograd, point by point."""
+    jac = torch.stack(
+        [torch.autograd.functional.jacobian(lambda r: fwd(r[None])[0], z) for z in points]
+    )  # [P, T, p]
+    weighted = jac * scales[:, None, :]
+    owners = torch.unique_consecutive(owner)
+    return owners, torch.stack([weighted[owner == o].sum(0) for o in owners])
+
+
+@pytest.mark.parametrize("name", ["LogisticHazard", "PMF", "DeepHit"])
+def test_weighted_sums_equal_autograd(name, monkeypatch):
+    """Runs longer than a chunk (split in pieces), runs of unequal length packed together."""
+    monkeypatch.setattr(jacobian, "HEAD_CHUNK_ROWS", 4)
+    monkeypatch.setattr(jacobian, "use_forward_mode", lambda f, k: True)
+    fwd = _discrete(name)
+    points, scales = _x(13, seed=7), _x(13, seed=8)
+    owner = torch.tensor([0, 0, 0, 0, 0, 0, 1, 2, 2, 3, 3, 3, 5])
+    result = jacobian.weighted_jacobian_sums(fwd, (points,), (scales,), owner)
+    assert result is not None
+    owners, sums = result
+    ref_owners, reference = _reference_sums(fwd, points, scales, owner)
+    assert torch.equal(owners, ref_owners)
+    assert sums[0].shape == reference.shape
+    assert torch.allclose(sums[0], reference, rtol=1e-10, atol=1e-12)
+
+
+class _Embedded(nn.Module):
+    """Category codes through an embedding beside the floating features."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        torch.manual_seed(4)
+        self.embed = nn.Embedding(3, 2)
+        self.body = nn.Sequential(nn.Linear(P + 2, 6), nn.ReLU(), nn.Linear(6, 4))
+
+    def forward(self, x: torch.Tensor, code: torch.Tensor) -> torch.Tensor:
+        return self.body(torch.cat([x, self.embed(code)], dim=1))
+
+
+def test_weighted_sums_hold_integer_inputs_fixed():
+    net = _Embedded().to(DTYPE)
+    head = captum_surv.from_module(net, "discrete_hazard", cuts=np.linspace(0.0, 3.0, 4))
+    x, code = _x(6), torch.tensor([0, 1, 2, 1, 0, 2])
+    scales = _x(6, seed=3)
+    owner = torch.tensor([0, 0, 1, 1, 1, 2])
+    result = jacobian.weighted_jacobian_sums(head, (x, code), (scales, code), owner)
+    assert result is not None
+    owners, (sums, code_sums) = result
+    jac = torch.stack(
+        [
+            torch.autograd.functional.jacobian(lambda r, c=c: head(r[None], c[None])[0], z)
+            for z, c in zip(x, code, strict=True)
+        ]
+    )
+    weighted = jac * scales[:, None, :]
+    reference = torch.stack([weighted[owner == o].sum(0) for o in owners])
+    assert torch.allclose(sums, reference, rtol=1e-10, atol=1e-12)
+    assert code_sums.shape == (3, 4) and not code_sums.any()
+
+
+def test_weighted_sums_decline_routes_they_do_not_cover():
+    x = _x(4)
+    owner = torch.arange(4)
+    cox = captum_surv.from_module(
+        _mlp(P, 1).to(DTYPE), "cox", baseline=(np.linspace(0.1, 1, 5), np.full(5, 0.1))
+    )
+    assert jacobian.weighted_jacobian_sums(cox, (x,), (x,), owner) is None  # low rank
+    chain = _discrete("LogisticHazard")  # p = 4 < K = 6: forward mode; force reverse
+    competing = _discrete("DeepHit")  # its network ends with a view: not a chain
+    assert jacobian.weighted_jacobian_sums(competing, (x,), (x,), owner) is not None
+    jacobian_use = jacobian.use_forward_mode
+    try:
+        jacobian.use_forward_mode = lambda f, k: False
+        assert jacobian.weighted_jacobian_sums(chain, (x,), (x,), owner) is not None
+        assert jacobian.weighted_jacobian_sums(competing, (x,), (x,), owner) is None
+    finally:
+        jacobian.use_forward_mode = jacobian_use
+
+
+@given(
+    runs=st.lists(st.integers(1, 30), min_size=1, max_size=12),
+    limit=st.integers(1, 16),
+)
+@settings(max_examples=200, deadline=None)
+def test_pieces_cover_runs_in_order_within_the_limit(runs, limit):
+    chunks = jacobian._pieces(runs, limit)
+    start = 0
+    by_run: dict[int, list[int]] = {}
+    for first, lengths, run_of in chunks:
+        assert first == start and 0 < sum(lengths) <= limit
+        assert len(lengths) == len(run_of)
+        for length, run in zip(lengths, run_of, strict=True):
+            by_run.setdefault(run, []).append(length)
+        start += sum(lengths)
+    assert start == sum(runs)
+    assert sorted(by_run) == list(range(len(runs)))
+    for run, length in enumerate(runs):  # a run's pieces depend only on its length
+        q, r = divmod(length, limit)
+        assert by_run[run] == [limit] * q + ([r] if r else [])
+
+
+class _TwoUsers(nn.Module):
+    """The first layer's output is read twice (an activation and a skip connection): its
+    tangent must be neither fused away nor overwritten in place."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        torch.manual_seed(5)
+        self.first = nn.Linear(P, 6)
+        self.second = nn.Linear(6, 6)
+        self.out = nn.Linear(6, 3)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = self.first(x)
+        return self.out(self.second(torch.relu(h)) + h)
+
+
+class _TwoInputs(nn.Module):
+    """Two floating inputs, each with its own first layer (directions of one input are
+    zero for the other's layer)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        torch.manual_seed(6)
+        self.left = nn.Sequential(nn.Linear(2, 5), nn.Sigmoid(), nn.Linear(5, 4))
+        self.right = nn.Linear(3, 4)
+        self.out = nn.Linear(8, 3)
+
+    def forward(self, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+        return self.out(torch.cat([self.left(a), torch.tanh(self.right(b))], dim=1))
+
+
+def _vanilla(batch_norm: bool, dropout: float | None) -> nn.Module:
+    import torchtuples as tt
+
+    torch.manual_seed(2)
+    net = tt.practical.MLPVanilla(P, [7, 7], 3, batch_norm=batch_norm, dropout=dropout)
+    if batch_norm:  # running statistics away from (0, 1), as after training
+        for module in net.modules():
+            if isinstance(module, nn.BatchNorm1d):
+                module.running_mean.uniform_(-1, 1)
+                module.running_var.uniform_(0.5, 2)
+                module.weight.data.uniform_(0.5, 1.5)
+    return net.eval()
+
+
+NETWORKS = {
+    "MLPVanilla batch norm + dropout": lambda: _vanilla(True, 0.1),
+    "MLPVanilla plain": lambda: _vanilla(False, None),
+    "linear-batchnorm-linear": lambda: nn.Sequential(
+        nn.Linear(P, 5), nn.BatchNorm1d(5), nn.Linear(5, 3)
+    ).eval(),
+    "sigmoid, in-place relu": lambda: nn.Sequential(
+        nn.Linear(P, 5), nn.Sigmoid(), nn.Linear(5, 5), nn.ReLU(inplace=True), nn.Linear(5, 3)
+    ),
+    "two readers": _TwoUsers,
+}
+
+
+@pytest.mark.parametrize("scaled", [False, True])
+@pytest.mark.parametrize("name", list(NETWORKS))
+def test_fused_and_in_place_tangents_equal_jacfwd(name, scaled, monkeypatch):
+    net = NETWORKS[name]().to(DTYPE)
+    if name == "linear-batchnorm-linear":
+        net[1].running_var.uniform_(0.5, 2)
+    x = _x(7)
+    scale = _x(7, seed=9) if scaled else None
+    fused = []
+    original = forward_mode._propagate_chain
+    monkeypatch.setattr(
+        forward_mode,
+        "_propagate_chain",
+        lambda node, fn, state: fused.append(node) or original(node, fn, state),
+    )
+    directions = jacobian._unit_directions((x,), [0], None if scale is None else (scale,))
+    out, tangents = forward_mode.network_tangents(
+        net, (x,), directions, unit=True, scales=None if scale is None else (scale,)
+    )
+    reference = torch.func.vmap(torch.func.jacfwd(lambda r: net(r[None])[0]))(x)  # [N, 3, P]
+    if scale is not None:
+        reference = reference * scale[:, None, :]
+    with torch.no_grad():
+        assert torch.equal(out, net(x))
+    assert torch.allclose(tangents.movedim(1, -1), reference, rtol=1e-12, atol=1e-14)
+    assert bool(fused) == (name != "two readers")
+
+
+@pytest.mark.parametrize("scaled", [False, True])
+def test_two_floating_inputs_get_their_own_directions(scaled):
+    net = _TwoInputs().to(DTYPE)
+    a, b = _x(5)[:, :2], _x(5, seed=2)[:, :3]
+    scales = (_x(5, seed=4)[:, :2], _x(5, seed=5)[:, :3]) if scaled else None
+    directions = jacobian._unit_directions((a, b), [0, 1], scales)
+    _, tangents = forward_mode.network_tangents(net, (a, b), directions, unit=True, scales=scales)
+    ref_a, ref_b = torch.func.vmap(
+        torch.func.jacfwd(lambda u, v: net(u[None], v[None])[0], argnums=(0, 1))
+    )(a, b)
+    reference = torch.cat([ref_a, ref_b], dim=2)  # [N, 3, 5]
+    if scales is not None:
+        reference = reference * torch.cat(scales, dim=1)[:, None, :]
+    assert torch.allclose(tangents.movedim(1, -1), reference, rtol=1e-12, atol=1e-14)
+
+
+# ---------------------------------------------------------------- reverse chain
+CHAINS = {
+    **{k: v for k, v in NETWORKS.items() if k != "two readers"},
+    "one linear": lambda: nn.Sequential(nn.Linear(P, 3)),
+    "linear-linear, tanh output": lambda: nn.Sequential(
+        nn.Linear(P, 5), nn.Linear(5, 3), nn.Tanh()
+    ),
+    "sigmoid input": lambda: nn.Sequential(
+        nn.Sigmoid(), nn.Linear(P, 5), nn.ReLU(), nn.Linear(5, 3)
+    ),
+}
+
+
+@pytest.mark.parametrize("name", list(CHAINS))
+def test_chain_jacobian_equals_jacfwd(name):
+    torch.manual_seed(8)
+    net = CHAINS[name]().to(DTYPE)
+    x = _x(9)
+    out, jac = layer_chain.chain_jacobian(net, x)
+    reference = torch.func.vmap(torch.func.jacfwd(lambda r: net(r[None])[0]))(x)  # [N, 3, P]
+    with torch.no_grad():
+        assert torch.allclose(out, net(x), rtol=1e-14, atol=1e-15)
+    assert jac.shape == reference.shape
+    assert torch.allclose(jac, reference, rtol=1e-12, atol=1e-14)
+
+
+def test_networks_that_are_not_chains_are_refused():
+    x = _x(3)
+    for net in (_TwoUsers(), _Competing(), _Embedded()):
+        assert not layer_chain.is_chain(net.to(DTYPE))
+    with pytest.raises(forward_mode.Untraceable):
+        layer_chain.chain_jacobian(_TwoUsers().to(DTYPE), x)
+    training = nn.Sequential(nn.Linear(P, 5), nn.Dropout(0.5), nn.Linear(5, 2)).train()
+    assert not layer_chain.is_chain(training)  # random in training mode: not a fixed map
+    hooked = _mlp(P, 3).to(DTYPE)
+    hooked[1].register_forward_hook(lambda module, args, out: 2 * out)
+    with pytest.raises(forward_mode.Untraceable, match="hooks"):
+        layer_chain.chain_jacobian(hooked, x)
+
+
+@pytest.mark.parametrize("name", ["LogisticHazard", "PMF", "MTLR"])
+def test_reverse_route_takes_the_chain_and_equals_captum(name, monkeypatch):
+    """K <= p: the discrete head's reverse route multiplies the chain back (no autograd
+    passes), for the Jacobian and for the weighted sums of IntGrad(t)."""
+    monkeypatch.setattr(jacobian, "use_forward_mode", lambda f, k: False)
+    calls = []
+    original = jacobian.chain_jacobian
+    monkeypatch.setattr(
+        jacobian, "chain_jacobian", lambda net, x: calls.append(1) or original(net, x)
+    )
+    fwd = _discrete(name)
+    x, base = _x(), torch.zeros(1, P, dtype=DTYPE)
+    ours = explain(fwd, x, "intgrad", base, n_steps=8).attributions
+    reference = _ig_loop(fwd, x, base)
+    assert calls
+    assert torch.allclose(ours, reference, rtol=1e-7, atol=1e-7 * reference.abs().max())
+    calls.clear()
+    (jac,), _ = output_jacobian(fwd, (x,))
+    autograd = torch.autograd.functional.jacobian(fwd, x)[torch.arange(5), :, torch.arange(5)]
+    assert calls and torch.allclose(jac, autograd, rtol=1e-10, atol=1e-12)

@@ -46,7 +46,8 @@ import torch
 from torch import nn
 
 from captum_surv.attr.forward_mode import network_tangents
-from captum_surv.models.base import SurvivalForward
+from captum_surv.attr.layer_chain import chain_jacobian, is_chain
+from captum_surv.models.base import SurvivalForward, has_forward_hooks
 from captum_surv.models.coxtime import first_layer_split
 
 Inputs = tuple[torch.Tensor, ...]
@@ -456,12 +457,15 @@ def weighted_jacobian_sums(
     net, inputs = forward.prepare_inputs(*points)
     n = inputs[0].shape[0]
     floating = [i for i, x in enumerate(inputs) if x.is_floating_point()]
-    if not floating or n == 0 or net in _NO_FORWARD_AD_NETS:
+    if not floating or n == 0:
         return None
     n_features = sum(inputs[i][0].numel() for i in floating)
     with torch.no_grad():
         n_logits = forward.run_network(net, *(x[:1] for x in inputs))[0].numel()
-    if not use_forward_mode(n_features, n_logits):
+    forward_mode = use_forward_mode(n_features, n_logits)
+    if forward_mode and net in _NO_FORWARD_AD_NETS:
+        return None
+    if not forward_mode and not _chain_applies(net, inputs):
         return None
     factors = tuple(
         scales[i].to(device=x.device, dtype=x.dtype) if i in floating else x
@@ -474,13 +478,16 @@ def weighted_jacobian_sums(
         stop = first + sum(lengths)
         rows = tuple(x[first:stop] for x in inputs)
         row_scales = tuple(f[first:stop] for f in factors)
-        try:
-            d_out, _ = _head_forward_mode(forward, net, rows, floating, row_scales)
-        except (NotImplementedError, RuntimeError, ValueError) as err:
-            if not _is_forward_ad_error(err):
-                raise
-            _remember_no_forward_ad(net)
-            return None  # the caller's route is the one later calls take
+        if not forward_mode:
+            d_out, _ = _head_chain(forward, net, rows, row_scales[0])
+        else:
+            try:
+                d_out, _ = _head_forward_mode(forward, net, rows, floating, row_scales)
+            except (NotImplementedError, RuntimeError, ValueError) as err:
+                if not _is_forward_ad_error(err):
+                    raise
+                _remember_no_forward_ad(net)
+                return None  # the caller's route is the one later calls take
         if len(set(lengths)) == 1:
             sums = d_out.reshape(len(lengths), lengths[0], *d_out.shape[1:]).sum(dim=1)
         else:
@@ -584,23 +591,57 @@ def _head_forward_mode(
     directions = _unit_directions(inputs, floating, scales)
     with torch.no_grad():  # the Jacobian is returned detached: record no graph
         raw, d_raw = _network_directions(forward, net, inputs, floating, directions, scales)
-        n, d = raw.shape[0], d_raw.shape[1]
-        closed_form = forward.output_tangents(raw, d_raw)
-        if closed_form is not None:
-            out, d_out = closed_form
-            return d_out, out
-        flat = raw.reshape(n, -1)
+        return _through_head(forward, raw, d_raw)
 
-        def head(values: torch.Tensor) -> torch.Tensor:
-            return forward.output_from_network(values.reshape(raw.shape))
 
-        def directional(t: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-            return torch.func.jvp(head, (flat,), (t,))
+def _through_head(
+    forward: SurvivalForward, raw: torch.Tensor, d_raw: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Rows-first tangents ``[N, D, *R]`` of the network's outputs -> ``([N, D, T], out)``:
+    the head's closed form where it has one, else ``jvp`` of the head per direction."""
+    n, d = raw.shape[0], d_raw.shape[1]
+    closed_form = forward.output_tangents(raw, d_raw)
+    if closed_form is not None:
+        out, d_out = closed_form
+        return d_out, out
+    flat = raw.reshape(n, -1)
 
+    def head(values: torch.Tensor) -> torch.Tensor:
+        return forward.output_from_network(values.reshape(raw.shape))
+
+    def directional(t: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        return torch.func.jvp(head, (flat,), (t,))
+
+    with torch.no_grad():
         out, d_out = torch.func.vmap(directional, in_dims=1, out_dims=(None, 1))(
             d_raw.reshape(n, d, -1)
         )
-        return d_out, out
+    return d_out, out
+
+
+def _chain_applies(net: object, inputs: Inputs) -> bool:
+    """Whether the reverse chain route (:mod:`~captum_surv.attr.layer_chain`) applies: one
+    ``[N, p]`` floating input into a chain network without hooks."""
+    return (
+        len(inputs) == 1
+        and inputs[0].dim() == 2
+        and inputs[0].is_floating_point()
+        and is_chain(net)
+        and not has_forward_hooks(net)
+    )
+
+
+def _head_chain(
+    forward: SurvivalForward, net: object, inputs: Inputs, scale: torch.Tensor | None = None
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """A chain network's Jacobian to its K logits in reverse mode (all K rows at once, as
+    matrix products), then through the head: ``([N, D, T], out)`` rows first; with
+    ``scale`` ``[N, p]`` the feature columns are scaled as in :func:`_head_forward_mode`."""
+    raw, jac = chain_jacobian(net, inputs[0])  # [N, K, p]
+    if scale is not None:
+        jac = jac * scale[:, None, :]
+    with torch.no_grad():
+        return _through_head(forward, raw, jac.reshape(*raw.shape, -1).movedim(-1, 1))
 
 
 def _network_directions(
@@ -636,7 +677,15 @@ def _network_directions(
 def _head_reverse_mode(
     forward: SurvivalForward, net: object, inputs: Inputs, floating: list[int]
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """K reverse passes of the network to its logits, times the head's Jacobian."""
+    """K reverse passes of the network to its logits, times the head's Jacobian.
+
+    For a chain network (one input) the K passes are a few matrix products
+    (:func:`_head_chain`); otherwise K autograd passes, batched as one graph.
+    Returns ``([N, T, D], out)``.
+    """
+    if _chain_applies(net, inputs):
+        d_out, out = _head_chain(forward, net, inputs)
+        return d_out.transpose(1, 2), out
     leaves = _leaf(inputs)
     wrt = [leaves[i] for i in floating]
     with torch.enable_grad():
