@@ -290,10 +290,15 @@ def _no_split(monkeypatch):
     monkeypatch.setattr(jacobian, "first_layer_split", lambda net: None)
 
 
+@pytest.mark.parametrize("pairs", [10**9, 1])  # all rows at once; one row per chunk
 @pytest.mark.parametrize("output", ["survival", "hazard", "log_risk"])
-def test_coxtime_split_first_layer_equals_stacked_rows(output, monkeypatch):
+def test_coxtime_split_first_layer_equals_stacked_rows(output, pairs, monkeypatch):
+    monkeypatch.setattr(coxtime, "PAIRS_PER_CHUNK", pairs)
     fwd = _coxtime(_coxtime_net(), output=output)
-    assert coxtime.first_layer_split(fwd.net) is not None
+    split = coxtime.first_layer_split(fwd.net)
+    assert split is not None
+    calls = []
+    monkeypatch.setattr(split, "rest", lambda h, rest=split.rest: calls.append(1) or rest(h))
     x = _x(4)
     (fast,), fast_out = output_jacobian(fwd, (x,))
     with torch.no_grad():
@@ -305,6 +310,7 @@ def test_coxtime_split_first_layer_equals_stacked_rows(output, monkeypatch):
     assert torch.allclose(fast_forward, plain_forward, rtol=1e-13, atol=1e-15)
     assert torch.allclose(fast_out, plain_out, rtol=1e-13, atol=1e-15)
     assert torch.allclose(fast, plain, rtol=1e-12, atol=1e-14)
+    assert len(calls) == (2 if pairs > 1 else 8)  # Jacobian and forward, by rows if chunked
 
 
 def test_hooks_on_inner_modules_fire_and_count(monkeypatch):

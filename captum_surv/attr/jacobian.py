@@ -47,6 +47,7 @@ from torch import nn
 
 from captum_surv.attr.forward_mode import network_tangents
 from captum_surv.attr.layer_chain import chain_jacobian, is_chain
+from captum_surv.models import coxtime
 from captum_surv.models.base import SurvivalForward, has_forward_hooks
 from captum_surv.models.coxtime import first_layer_split
 
@@ -312,13 +313,23 @@ def _time_input(
     x = inputs[0]
     split = first_layer_split(net) if len(inputs) == 1 and x.dim() == 2 and n_t else None
     if split is not None and x.is_floating_point() and split.n_features == x.shape[1]:
-        # the first layer's input part once per row: d g / d x = (d g / d hidden) W_x
-        hidden = split.first_layer(x, scaled).detach().requires_grad_(True)
-        with torch.enable_grad():
-            g = split.rest(hidden).reshape(-1)
-            (d_hidden,) = torch.autograd.grad(g.sum(), hidden)
-        inner = (split.input_jacobian(d_hidden).reshape(n, n_t, x.shape[1]),)
-        return forward.jacobian_from_network(g.detach().reshape(n, n_t), inner)
+        # the first layer's input part once per row: d g / d x = (d g / d hidden) W_x;
+        # rows in chunks of about PAIRS_PER_CHUNK (row, time) pairs, so that the
+        # [pairs, width] activations stay in cache
+        step = max(1, coxtime.PAIRS_PER_CHUNK // n_t)
+        g = x.new_empty((n, n_t))
+        d_x = x.new_empty((n, n_t, x.shape[1]))
+        for start in range(0, n, step):
+            rows = x[start : start + step]
+            hidden = split.first_layer(rows, scaled).detach().requires_grad_(True)
+            with torch.enable_grad():
+                part = split.rest(hidden).reshape(-1)
+                (d_hidden,) = torch.autograd.grad(part.sum(), hidden)
+            g[start : start + rows.shape[0]] = part.detach().reshape(-1, n_t)
+            d_x[start : start + rows.shape[0]] = split.input_jacobian(d_hidden).reshape(
+                -1, n_t, x.shape[1]
+            )
+        return forward.jacobian_from_network(g, (d_x,))
     stacked = _leaf(tuple(x.repeat_interleave(n_t, dim=0) for x in inputs))
     dtype = floating_dtype(inputs)
     t_col = scaled.to(dtype).repeat(n).reshape(-1, 1)
@@ -638,8 +649,9 @@ def _head_chain(
     matrix products), then through the head: ``([N, D, T], out)`` rows first; with
     ``scale`` ``[N, p]`` the feature columns are scaled as in :func:`_head_forward_mode`."""
     raw, jac = chain_jacobian(net, inputs[0])  # [N, K, p]
-    if scale is not None:
-        jac = jac * scale[:, None, :]
+    if scale is not None:  # in place unless jac is a view of a weight (one linear layer)
+        factor = scale.to(jac.dtype)[:, None, :]
+        jac = jac.mul_(factor) if jac.is_contiguous() else jac * factor
     with torch.no_grad():
         return _through_head(forward, raw, jac.reshape(*raw.shape, -1).movedim(-1, 1))
 

@@ -119,6 +119,13 @@ class FirstLayerSplit:
         return d_hidden @ self.linear.weight[:, : self.n_features]
 
 
+#: (row, time) pairs per evaluation of a network with a split first layer (rows are
+#: chunked so that the ``[pairs, width]`` activations stay in cache): on one CPU thread
+#: (64x64 network, 1,301 jump times) exact IntGrad(t) ran 2.3x faster in chunks of 4,096
+#: to 65,536 pairs than with all 520,000 pairs at once.
+PAIRS_PER_CHUNK = 16384
+
+
 def _n_placeholders(graph: fx.GraphModule) -> int:
     return sum(node.op == "placeholder" for node in graph.graph.nodes)
 
@@ -271,8 +278,12 @@ class CoxTimeForward(SurvivalForward):
             return inputs[0].new_zeros((batch, 0))
         split = first_layer_split(net) if len(inputs) == 1 and inputs[0].dim() == 2 else None
         if split is not None and split.n_features == inputs[0].shape[1]:
-            hidden = split.first_layer(inputs[0], scaled_times)
-            return split.rest(hidden).reshape(batch, n_t)
+            step = max(1, PAIRS_PER_CHUNK // n_t)  # [pairs, width] activations in cache
+            parts = [
+                split.rest(split.first_layer(inputs[0][s : s + step], scaled_times))
+                for s in range(0, batch, step)
+            ]
+            return (parts[0] if len(parts) == 1 else torch.cat(parts)).reshape(batch, n_t)
         rows = tuple(x.repeat_interleave(n_t, dim=0) for x in inputs)
         dtype = next((x.dtype for x in inputs if x.is_floating_point()), torch.float32)
         t = scaled_times.to(dtype).repeat(batch).reshape(-1, 1)
