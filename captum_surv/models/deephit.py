@@ -109,6 +109,42 @@ class DeepHitForward(SurvivalForward):
         )
         return conditional_ratio(pmf_r, shift_prev(all_survival, 1.0))
 
+    def output_tangents(
+        self, raw: torch.Tensor, directions: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor] | None:
+        """Survival, cumulative hazard, CIF and pmf on the cuts in closed form.
+
+        With ``p`` the joint softmax (risks x cuts, then the "survive" mass ``p_0``) and
+        ``m = sum_i p_i dphi_i``: ``dp_i = p_i (dphi_i - m)``, ``dCIF_r = cumsum dp_r``,
+        and ``dS(t_k) = sum_{j > k} sum_r dp_{r,j} - p_0 m`` summed from the far end (no
+        ``1 - ...`` cancellation where survival is tiny); ``dH = -dS / S``. About 2x faster
+        than ``jvp`` through the head's log-space operations, for all directions at once.
+        The cause-specific hazard and grids between the cuts use ``jvp``.
+        """
+        if not self._lookup.is_native or self.output == "hazard":
+            return None
+        out = self.output_from_raw(raw)  # the checks and the exact outputs
+        with torch.no_grad():
+            batch, n_risks, n_cuts = raw.shape
+            padded = torch.cat([raw.reshape(batch, -1), raw.new_zeros((batch, 1))], dim=1)
+            probs = torch.softmax(padded, dim=1)
+            p = probs[:, :-1].reshape(batch, 1, n_risks, n_cuts)
+            d = directions.reshape(batch, -1, n_risks, n_cuts)
+            mean = (d * p).sum(dim=(2, 3), keepdim=True)  # m, [batch, D, 1, 1]
+            dp = (d - mean).mul_(p)
+            if self.output in ("cif", "pmf"):
+                d_out = dp[:, :, self.event]
+                if self.output == "cif":
+                    torch.cumsum(d_out, dim=-1, out=d_out)
+                return out, d_out
+            per_cut = dp.sum(dim=2)  # [batch, D, K]: all causes at t_j
+            tail = per_cut.flip(-1).cumsum(-1).flip(-1)  # sum over j >= k
+            d_survival = torch.cat([tail[..., 1:], tail.new_zeros((*tail.shape[:2], 1))], -1)
+            d_survival.sub_(probs[:, -1, None, None] * mean[..., 0])
+            if self.output == "survival":
+                return out, d_survival
+            return out, d_survival.div_(-torch.exp(-out).unsqueeze(1))
+
     def _log_survival_on_grid(self, extended_log: torch.Tensor) -> torch.Tensor:
         """log S on the requested grid from ``[log S(0) = 0, log S(t_1), ...]``.
 
