@@ -255,10 +255,12 @@ def test_first_call_without_forward_ad_equals_later_calls():
 
 
 # ---------------------------------------------------------------- CoxTime
-def _coxtime_net():
+def _coxtime_net(batch_norm: bool = False):
     from pycox.models.cox_time import MLPVanillaCoxTime
 
     torch.manual_seed(0)
+    if batch_norm:  # pycox's defaults: ReLU, batch norm; dropout (inactive in eval mode)
+        return MLPVanillaCoxTime(P, [8, 8], batch_norm=True, dropout=0.1).eval()
     return MLPVanillaCoxTime(P, [8, 8], batch_norm=False, dropout=0.0, activation=nn.Tanh)
 
 
@@ -290,15 +292,53 @@ def _no_split(monkeypatch):
     monkeypatch.setattr(jacobian, "first_layer_split", lambda net: None)
 
 
+class _SkipAfterFirst(nn.Module):
+    """CoxTime network with a skip connection after its first layer: split, but the rest
+    is not a chain (autograd differentiates it)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        torch.manual_seed(9)
+        self.first = nn.Linear(P + 1, 8)
+        self.hidden = nn.Linear(8, 8)
+        self.out = nn.Linear(8, 1)
+
+    def forward(self, x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+        h = torch.tanh(self.first(torch.cat([x, t], dim=1)))
+        return self.out(torch.tanh(self.hidden(h)) + h)
+
+
+COXTIME_NETS = {
+    "MLPVanillaCoxTime": _coxtime_net,
+    "MLPVanillaCoxTime, batch norm": lambda: _coxtime_net(batch_norm=True),
+    "skip connection": _SkipAfterFirst,
+}
+
+
 @pytest.mark.parametrize("pairs", [10**9, 1])  # all rows at once; one row per chunk
 @pytest.mark.parametrize("output", ["survival", "hazard", "log_risk"])
-def test_coxtime_split_first_layer_equals_stacked_rows(output, pairs, monkeypatch):
+@pytest.mark.parametrize("name", list(COXTIME_NETS))
+def test_coxtime_split_first_layer_equals_stacked_rows(name, output, pairs, monkeypatch):
     monkeypatch.setattr(coxtime, "PAIRS_PER_CHUNK", pairs)
-    fwd = _coxtime(_coxtime_net(), output=output)
+    net = COXTIME_NETS[name]()
+    for module in net.modules():  # running statistics away from (0, 1), as after training
+        if isinstance(module, nn.BatchNorm1d):
+            module.running_mean.uniform_(-1, 1)
+            module.running_var.uniform_(0.5, 2)
+    fwd = _coxtime(net, output=output)
     split = coxtime.first_layer_split(fwd.net)
     assert split is not None
-    calls = []
-    monkeypatch.setattr(split, "rest", lambda h, rest=split.rest: calls.append(1) or rest(h))
+    calls, chained = [], []
+    first_layer = split.first_layer
+    monkeypatch.setattr(split, "first_layer", lambda *a: calls.append(1) or first_layer(*a))
+    original = jacobian.rest_jacobian
+
+    def spy(*args):
+        result = original(*args)
+        chained.append(result is not None)
+        return result
+
+    monkeypatch.setattr(jacobian, "rest_jacobian", spy)
     x = _x(4)
     (fast,), fast_out = output_jacobian(fwd, (x,))
     with torch.no_grad():
@@ -311,6 +351,8 @@ def test_coxtime_split_first_layer_equals_stacked_rows(output, pairs, monkeypatc
     assert torch.allclose(fast_out, plain_out, rtol=1e-13, atol=1e-15)
     assert torch.allclose(fast, plain, rtol=1e-12, atol=1e-14)
     assert len(calls) == (2 if pairs > 1 else 8)  # Jacobian and forward, by rows if chunked
+    # the rest after the first layer: matrix products where it is a chain, else autograd
+    assert chained and set(chained) == {name != "skip connection"}
 
 
 def test_hooks_on_inner_modules_fire_and_count(monkeypatch):

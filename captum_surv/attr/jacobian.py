@@ -46,7 +46,7 @@ import torch
 from torch import nn
 
 from captum_surv.attr.forward_mode import network_tangents
-from captum_surv.attr.layer_chain import chain_jacobian, is_chain
+from captum_surv.attr.layer_chain import chain_jacobian, is_chain, rest_jacobian
 from captum_surv.models import coxtime
 from captum_surv.models.base import SurvivalForward, has_forward_hooks
 from captum_surv.models.coxtime import first_layer_split
@@ -321,10 +321,16 @@ def _time_input(
         d_x = x.new_empty((n, n_t, x.shape[1]))
         for start in range(0, n, step):
             rows = x[start : start + step]
-            hidden = split.first_layer(rows, scaled).detach().requires_grad_(True)
-            with torch.enable_grad():
-                part = split.rest(hidden).reshape(-1)
-                (d_hidden,) = torch.autograd.grad(part.sum(), hidden)
+            hidden = split.first_layer(rows, scaled).detach()
+            chain = rest_jacobian(split.graph, split.linear_node, hidden)
+            if chain is not None and chain[1].shape[1] == 1:
+                # the rest is a chain: its gradient as matrix products, no autograd graph
+                part, d_hidden = chain[0].reshape(-1), chain[1][:, 0]
+            else:
+                hidden.requires_grad_(True)
+                with torch.enable_grad():
+                    part = split.rest(hidden).reshape(-1)
+                    (d_hidden,) = torch.autograd.grad(part.sum(), hidden)
             g[start : start + rows.shape[0]] = part.detach().reshape(-1, n_t)
             d_x[start : start + rows.shape[0]] = split.input_jacobian(d_hidden).reshape(
                 -1, n_t, x.shape[1]

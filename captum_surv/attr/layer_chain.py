@@ -30,7 +30,7 @@ from captum_surv.attr.forward_mode import (
 )
 from captum_surv.models.base import has_forward_hooks
 
-__all__ = ["chain_jacobian", "is_chain"]
+__all__ = ["chain_jacobian", "is_chain", "rest_jacobian"]
 
 
 def _layers(net: object) -> list[tuple[fx.Node, object]] | None:
@@ -38,13 +38,22 @@ def _layers(net: object) -> list[tuple[fx.Node, object]] | None:
     graph = traced(net)
     if graph is None:
         return None
+    nodes = list(graph.graph.nodes)
+    if len(nodes) < 3 or nodes[0].op != "placeholder":
+        return None
+    return _layers_after(graph, nodes[0])
+
+
+def _layers_after(graph: fx.GraphModule, start: fx.Node) -> list[tuple[fx.Node, object]] | None:
+    """The nodes after ``start`` if they form a chain from ``start`` to the output."""
     modules = dict(graph.named_modules())
     nodes = list(graph.graph.nodes)
-    if len(nodes) < 3 or nodes[0].op != "placeholder" or nodes[-1].op != "output":
+    after = nodes[nodes.index(start) + 1 :]
+    if not after or after[-1].op != "output":
         return None
-    previous = nodes[0]
+    previous = start
     layers = []
-    for node in nodes[1:-1]:
+    for node in after[:-1]:
         if len(node.args) != 1 or node.kwargs or node.args[0] is not previous:
             return None
         if node.op == "call_module":
@@ -57,7 +66,7 @@ def _layers(net: object) -> list[tuple[fx.Node, object]] | None:
             return None
         layers.append((node, fn))
         previous = node
-    if nodes[-1].args[0] is not previous or not any(isinstance(fn, nn.Linear) for _, fn in layers):
+    if after[-1].args[0] is not previous or not any(isinstance(fn, nn.Linear) for _, fn in layers):
         return None
     return layers
 
@@ -98,6 +107,24 @@ def chain_jacobian(net: object, x: torch.Tensor) -> tuple[torch.Tensor, torch.Te
         raise Untraceable("the network or one of its modules has forward hooks")
     if x.dim() != 2 or not x.is_floating_point():
         raise Untraceable("chain Jacobians take one [batch, p] floating input")
+    return _run(layers, x)
+
+
+def rest_jacobian(
+    graph: fx.GraphModule, start: fx.Node, value: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor] | None:
+    """The graph's output and its Jacobian ``[batch, K, width]`` with respect to the value
+    of node ``start`` (e.g. a network's first layer, computed by the caller), when the
+    nodes after ``start`` form a chain; None otherwise (or with forward hooks)."""
+    layers = _layers_after(graph, start)
+    if layers is None or has_forward_hooks(graph) or value.dim() != 2:
+        return None
+    return _run(layers, value)
+
+
+def _run(
+    layers: list[tuple[fx.Node, object]], x: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
     with torch.no_grad():
         factors: list[torch.Tensor | None] = []  # per layer: weight, diagonal or None
         h = x
