@@ -396,8 +396,10 @@ def main(argv: list[str] | None = None) -> None:
             "# Jacobian engine benchmark",
             f"`{command}`; torch {torch.__version__}, one CPU thread, medians of "
             f"{args.repeats} interleaved repeats (throughput: {args.throughput_repeats}). "
-            "'old' is the previous engine (discrete heads: one vmap(jvp) of the whole map; "
-            "CoxTime: stacked (row, time) pairs), run in the same process.",
+            "'old' is the previous engine (discrete heads: one vmap(jvp) of the whole map, "
+            "full Jacobians then weighted; CoxTime: all stacked (row, time) pairs at once "
+            "through autograd; the chain rule from the jump times to the grid is the "
+            "current one in both), run in the same process.",
             f"## 1. Discrete heads: IntGrad(t) on B = {args.instances}, p = {args.p}, "
             f"T = {' and '.join(map(str, args.discrete_cuts))}, n_steps = {args.steps}",
             "`new / Captum IG`: whole-grid IntGrad(t) over one Captum IntegratedGradients "

@@ -14,14 +14,19 @@ class:
   input only through k network outputs, so ``J = (d out / d raw) (d raw / d x)`` costs k
   backward passes of the network, plus k forward-mode passes of the cheap transform.
 * Other ``"head"`` forwards (discrete-time heads, DeepHit): the network is differentiated
-  to its K logits only, then the head (:func:`head_jacobian`): forward mode with the p
-  unit directions pushed through the network node by node
-  (:mod:`captum_surv.attr.forward_mode`) when p <= K, else K reverse passes to the
-  logits times the head's Jacobian (or T reverse passes of the whole map when the grid
-  has fewer time points than K). Rows are processed in chunks of
-  :data:`HEAD_CHUNK_ROWS`. Networks with layers that have no forward-mode derivative
-  (e.g. ``nn.MultiheadAttention``'s fused path, float32 ``nn.LSTM`` on CPU) fall back to
-  reverse mode: the numbers are the same.
+  to its K logits only, then the head (:func:`head_jacobian`). When p <= K, forward mode:
+  the p unit directions are pushed through the network node by node, rows first
+  (:mod:`captum_surv.attr.forward_mode`), and through the head (in closed form where the
+  family has one, :meth:`~captum_surv.SurvivalForward.output_tangents`). When p > K,
+  reverse mode: a chain network (linear layers and per-feature maps) is multiplied back
+  from its K outputs for all rows at once (:mod:`captum_surv.attr.layer_chain`), any
+  other network takes K reverse passes; then the head's Jacobian (or T reverse passes of
+  the whole map when the grid has fewer time points than K). Rows are processed in
+  chunks of :data:`HEAD_CHUNK_ROWS`. The gradient methods skip the Jacobian itself and
+  take per-instance weighted sums straight from the tangents
+  (:func:`weighted_jacobian_sums`). Networks with layers that have no forward-mode
+  derivative (e.g. ``nn.MultiheadAttention``'s fused path, float32 ``nn.LSTM`` on CPU)
+  fall back to reverse mode: the numbers are the same.
 * Any ``"network"`` forward: the Jacobian of the whole map costs one forward-mode pass
   per input feature or one batched reverse-mode pass per output column, whichever is
   fewer; each pass processes all rows at once, with the same fallbacks (where reverse
@@ -30,7 +35,9 @@ class:
   backward of the sum gives every row's gradient, then the family's chain rule
   (``jacobian_from_network``). A network whose first layer is an ``nn.Linear`` on
   ``concat(x, t)`` computes that layer's input part once per row
-  (:class:`~captum_surv.models.coxtime.FirstLayerSplit`).
+  (:class:`~captum_surv.models.coxtime.FirstLayerSplit`), in chunks of
+  ``PAIRS_PER_CHUNK`` (row, time) pairs; when the rest of it is a chain, its gradient is
+  multiplied back without autograd.
 
 Integer inputs (e.g. category codes fed to ``nn.Embedding``) are not differentiable: they
 are held fixed, and their Jacobian is a zeros tensor in the floating dtype of the outputs.
