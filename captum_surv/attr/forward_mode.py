@@ -65,7 +65,7 @@ def _sigmoid_tangent(t: torch.Tensor, y: torch.Tensor, out: torch.Tensor | None)
     return torch.ops.aten.sigmoid_backward.grad_input(t, y, grad_input=out)
 
 
-_ACTIVATION_TANGENTS: dict[object, _ActivationTangent] = {
+ACTIVATION_TANGENTS: dict[object, _ActivationTangent] = {
     nn.ReLU: _relu_tangent,
     nn.Tanh: _tanh_tangent,
     nn.Sigmoid: _sigmoid_tangent,
@@ -215,7 +215,7 @@ def _propagate(node: fx.Node, state: _Walk) -> tuple[object, torch.Tensor | None
         args = fx.node.map_arg(node.args, primal.__getitem__)
         kwargs = fx.node.map_arg(node.kwargs, primal.__getitem__)
         return fn(*args, **kwargs), None
-    activation = _ACTIVATION_TANGENTS.get(type(fn) if isinstance(fn, nn.Module) else fn)
+    activation = ACTIVATION_TANGENTS.get(type(fn) if isinstance(fn, nn.Module) else fn)
     if activation is not None and len(node.args) == 1 and not node.kwargs:
         (source,) = node.args
         if isinstance(source, fx.Node):
@@ -227,7 +227,7 @@ def _propagate(node: fx.Node, state: _Walk) -> tuple[object, torch.Tensor | None
         (source,) = node.args
         t = tangent[source]
         out = fn(primal[source])
-        factor = _diagonal_derivative(fn, out)
+        factor = diagonal_derivative(fn, out)
         if factor is None:  # identity: the same tensor, owned as the source's was
             if state.writable(source):
                 state.owned.add(node)
@@ -288,7 +288,7 @@ def _diagonal_kind(node: fx.Node, fn: object, state: _Walk) -> str | None:
     return None
 
 
-def _diagonal_derivative(fn: object, out: torch.Tensor) -> torch.Tensor | None:
+def diagonal_derivative(fn: object, out: torch.Tensor) -> torch.Tensor | None:
     """Derivative of a per-feature map of ``[batch, features]``: ``[batch, features]``
     (activations), ``[features]`` (batch norm) or None (the identity)."""
     if isinstance(fn, nn.BatchNorm1d):
@@ -299,7 +299,7 @@ def _diagonal_derivative(fn: object, out: torch.Tensor) -> torch.Tensor | None:
         return factor.to(out.dtype)
     if isinstance(fn, nn.Dropout):
         return None
-    activation = _ACTIVATION_TANGENTS[type(fn) if isinstance(fn, nn.Module) else fn]
+    activation = ACTIVATION_TANGENTS[type(fn) if isinstance(fn, nn.Module) else fn]
     return activation(torch.ones_like(out), out, None)
 
 
@@ -312,7 +312,7 @@ def _is_diagonal(node: fx.Node, state: _Walk) -> bool:
         fn = node.target
     else:
         return False
-    activation = _ACTIVATION_TANGENTS.get(type(fn) if isinstance(fn, nn.Module) else fn)
+    activation = ACTIVATION_TANGENTS.get(type(fn) if isinstance(fn, nn.Module) else fn)
     if activation is not None:
         return len(node.args) == 1 and not node.kwargs and isinstance(node.args[0], fx.Node)
     return _diagonal_kind(node, fn, state) is not None
@@ -379,7 +379,7 @@ def _propagate_chain(node: fx.Node, fn: object, state: _Walk) -> tuple[object, t
     if node.op == "call_module" and isinstance(fn, nn.Linear):  # the chain's first layer
         state.chain[node] = None
         return out, None
-    factor = _diagonal_derivative(fn, out)
+    factor = diagonal_derivative(fn, out)
     if factor is not None:
         before = state.chain[source]
         state.chain[node] = factor if before is None else before * factor

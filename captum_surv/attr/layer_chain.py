@@ -23,9 +23,9 @@ import torch
 from torch import fx, nn
 
 from captum_surv.attr.forward_mode import (
-    _ACTIVATION_TANGENTS,
+    ACTIVATION_TANGENTS,
     Untraceable,
-    _diagonal_derivative,
+    diagonal_derivative,
     traced,
 )
 from captum_surv.models.base import has_forward_hooks
@@ -78,7 +78,7 @@ def _is_chain_layer(fn: object) -> bool:
         return not fn.training
     if isinstance(fn, nn.BatchNorm1d):
         return not fn.training and fn.running_var is not None
-    return (type(fn) if isinstance(fn, nn.Module) else fn) in _ACTIVATION_TANGENTS
+    return (type(fn) if isinstance(fn, nn.Module) else fn) in ACTIVATION_TANGENTS
 
 
 def is_chain(net: object) -> bool:
@@ -133,7 +133,7 @@ def _run(
             if isinstance(fn, nn.Linear):
                 factors.append(fn.weight)
             else:
-                factors.append(_diagonal_derivative(fn, out))
+                factors.append(diagonal_derivative(fn, out))
             h = out
         if h.dim() != 2:
             raise Untraceable("the chain's output is not [batch, K]")
