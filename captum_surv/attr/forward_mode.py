@@ -223,7 +223,7 @@ def _propagate(node: fx.Node, state: _Walk) -> tuple[object, torch.Tensor | None
             out = fn(primal[source])
             state.owned.add(node)
             return out, activation(t, out.unsqueeze(1), t if state.writable(source) else None)
-    if _diagonal_kind(node, fn, state) is not None:  # eval-mode dropout or batch norm
+    if _is_diagonal(node, fn, state):  # eval-mode dropout or batch norm (activations above)
         (source,) = node.args
         t = tangent[source]
         out = fn(primal[source])
@@ -272,20 +272,27 @@ def _propagate(node: fx.Node, state: _Walk) -> tuple[object, torch.Tensor | None
     )
 
 
-def _diagonal_kind(node: fx.Node, fn: object, state: _Walk) -> str | None:
-    """``"identity"`` (eval-mode dropout) or ``"affine"`` (eval-mode batch norm of a
-    ``[batch, features]`` tensor): per-feature maps of one node whose derivative does not
-    depend on the directions; None for anything else."""
+def per_feature_map(fn: object) -> bool:
+    """Whether ``fn`` maps each feature on its own with a derivative computable from its
+    output: an elementwise activation, eval-mode dropout (identity) or eval-mode batch norm
+    with running statistics (a per-feature scale)."""
+    if isinstance(fn, nn.Dropout):
+        return not fn.training
+    if isinstance(fn, nn.BatchNorm1d):
+        return not fn.training and fn.running_var is not None
+    return (type(fn) if isinstance(fn, nn.Module) else fn) in ACTIVATION_TANGENTS
+
+
+def _is_diagonal(node: fx.Node, fn: object, state: _Walk) -> bool:
+    """Whether ``node`` applies the per-feature map ``fn`` to one node's ``[batch,
+    features]`` value (batch norm of other shapes normalises another axis)."""
     if len(node.args) != 1 or node.kwargs or not isinstance(node.args[0], fx.Node):
-        return None
-    if isinstance(fn, nn.Dropout) and not fn.training:
-        return "identity"
-    if isinstance(fn, nn.BatchNorm1d) and not fn.training and fn.running_var is not None:
-        value = state.primal.get(node.args[0])
-        # unknown yet (a chain looked at ahead): a linear layer's output, two-dimensional
-        if value is None or (isinstance(value, torch.Tensor) and value.dim() == 2):
-            return "affine"
-    return None
+        return False
+    if not per_feature_map(fn):
+        return False
+    value = state.primal.get(node.args[0])
+    # unknown yet (a chain looked at ahead): a linear layer's output, two-dimensional
+    return not isinstance(fn, nn.BatchNorm1d) or value is None or getattr(value, "ndim", 0) == 2
 
 
 def diagonal_derivative(fn: object, out: torch.Tensor) -> torch.Tensor | None:
@@ -303,19 +310,11 @@ def diagonal_derivative(fn: object, out: torch.Tensor) -> torch.Tensor | None:
     return activation(torch.ones_like(out), out, None)
 
 
-def _is_diagonal(node: fx.Node, state: _Walk) -> bool:
-    """Whether ``node`` is a per-feature map of its one argument (activation, eval-mode
-    dropout or batch norm)."""
+def _node_function(node: fx.Node, state: _Walk) -> object | None:
+    """The module or function a ``call_module``/``call_function`` node calls (else None)."""
     if node.op == "call_module":
-        fn: object = state.modules[node.target]
-    elif node.op == "call_function":
-        fn = node.target
-    else:
-        return False
-    activation = ACTIVATION_TANGENTS.get(type(fn) if isinstance(fn, nn.Module) else fn)
-    if activation is not None:
-        return len(node.args) == 1 and not node.kwargs and isinstance(node.args[0], fx.Node)
-    return _diagonal_kind(node, fn, state) is not None
+        return state.modules[node.target]
+    return node.target if node.op == "call_function" else None
 
 
 def _start_chain(first: fx.Node, layer: nn.Linear, state: _Walk) -> bool:
@@ -336,7 +335,7 @@ def _start_chain(first: fx.Node, layer: nn.Linear, state: _Walk) -> bool:
     chain = [first]
     while len(node.users) == 1:
         (reader,) = node.users
-        if _is_diagonal(reader, state):
+        if _is_diagonal(reader, _node_function(reader, state), state):
             chain.append(reader)
             node = reader
             continue

@@ -405,8 +405,7 @@ def head_jacobian(
         with torch.no_grad():
             out = forward.output_from_network(forward.run_network(net, *inputs))
         return tuple(_zeros_jacobian(x, n_out, out.dtype) for x in inputs), out
-    with torch.no_grad():
-        n_logits = forward.run_network(net, *(x[:1] for x in inputs))[0].numel()
+    n_logits = _n_logits(forward, net, inputs)
     forward_mode = (
         allow_forward_mode
         and use_forward_mode(n_features, n_logits)
@@ -484,9 +483,7 @@ def weighted_jacobian_sums(
     if not floating or n == 0:
         return None
     n_features = sum(inputs[i][0].numel() for i in floating)
-    with torch.no_grad():
-        n_logits = forward.run_network(net, *(x[:1] for x in inputs))[0].numel()
-    forward_mode = use_forward_mode(n_features, n_logits)
+    forward_mode = use_forward_mode(n_features, _n_logits(forward, net, inputs))
     if forward_mode and net in _NO_FORWARD_AD_NETS:
         return None
     if not forward_mode and not _chain_applies(net, inputs):
@@ -512,10 +509,7 @@ def weighted_jacobian_sums(
                     raise
                 _remember_no_forward_ad(net)
                 return None  # the caller's route is the one later calls take
-        if len(set(lengths)) == 1:
-            sums = d_out.reshape(len(lengths), lengths[0], *d_out.shape[1:]).sum(dim=1)
-        else:
-            sums = torch.stack([part.sum(dim=0) for part in d_out.split(lengths)])
+        sums = sum_runs(d_out, lengths)
         if totals is None:
             totals = sums.new_zeros((len(owners), *sums.shape[1:]))
         totals.index_add_(0, torch.tensor(run_of_piece, device=sums.device), sums)
@@ -524,6 +518,20 @@ def weighted_jacobian_sums(
     split = _split_features(full, inputs, floating)  # per input [owners, T, *S_i]
     shapes = tuple(x.new_empty((len(owners), *x.shape[1:])) for x in inputs)
     return owners, _with_fixed_inputs(shapes, floating, split, full.shape[1], totals.dtype)
+
+
+def sum_runs(values: torch.Tensor, lengths: list[int]) -> torch.Tensor:
+    """Sums of consecutive runs of rows of ``values`` with the given lengths: one reshape
+    when the runs are equally long (faster than a scatter on CPU), else one sum per run."""
+    if len(set(lengths)) == 1:
+        return values.reshape(len(lengths), lengths[0], *values.shape[1:]).sum(dim=1)
+    return torch.stack([part.sum(dim=0) for part in values.split(lengths)])
+
+
+def _n_logits(forward: SurvivalForward, net: object, inputs: Inputs) -> int:
+    """The network's outputs per row (K logits; risks x cuts for DeepHit), from one row."""
+    with torch.no_grad():
+        return forward.run_network(net, *(x[:1] for x in inputs))[0].numel()
 
 
 def _pieces(runs: list[int], limit: int) -> list[tuple[int, list[int], list[int]]]:

@@ -23,9 +23,9 @@ import torch
 from torch import fx, nn
 
 from captum_surv.attr.forward_mode import (
-    ACTIVATION_TANGENTS,
     Untraceable,
     diagonal_derivative,
+    per_feature_map,
     traced,
 )
 from captum_surv.models.base import has_forward_hooks
@@ -72,13 +72,7 @@ def _layers_after(graph: fx.GraphModule, start: fx.Node) -> list[tuple[fx.Node, 
 
 
 def _is_chain_layer(fn: object) -> bool:
-    if isinstance(fn, nn.Linear):
-        return True
-    if isinstance(fn, nn.Dropout):
-        return not fn.training
-    if isinstance(fn, nn.BatchNorm1d):
-        return not fn.training and fn.running_var is not None
-    return (type(fn) if isinstance(fn, nn.Module) else fn) in ACTIVATION_TANGENTS
+    return isinstance(fn, nn.Linear) or per_feature_map(fn)
 
 
 def is_chain(net: object) -> bool:

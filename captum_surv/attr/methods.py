@@ -45,6 +45,7 @@ from captum_surv.attr.jacobian import (
     is_low_rank,
     low_rank_factors,
     output_jacobian,
+    sum_runs,
     weighted_jacobian_sums,
 )
 from captum_surv.attr.result import MethodResult
@@ -158,9 +159,7 @@ class _Accumulator:
             for i, jac in enumerate(jacobians):
                 if not self.floating[i]:  # held fixed: zero attributions
                     continue
-                factor = w.to(jac.dtype).reshape(-1, *([1] * (jac.dim() - 2)))
-                if multiplier is not None:
-                    factor = factor * multiplier[i][chunk]
+                factor = _point_factor(w, multiplier, i, chunk, jac[:, 0])
                 owners, sums = _segment_sum(jac * factor.unsqueeze(1), owner[chunk])
                 self.totals[i].index_add_(0, owners, sums)
 
@@ -179,10 +178,7 @@ class _Accumulator:
             if not self.floating[i]:
                 scales.append(z)  # held fixed: no directions, no scale
                 continue
-            factor = weight.to(z.dtype).reshape(-1, *([1] * (z.dim() - 1)))
-            if multiplier is not None:
-                factor = factor * multiplier[i][chunk]
-            scales.append(factor.expand_as(z))
+            scales.append(_point_factor(weight, multiplier, i, chunk, z).expand_as(z))
         fused = weighted_jacobian_sums(self.forward, rows, tuple(scales), owner)
         if fused is None:
             return False
@@ -228,15 +224,19 @@ class _Accumulator:
             total.index_add_(0, owners, block.reshape(len(segments), *total.shape[1:]))
 
 
+def _point_factor(
+    weight: torch.Tensor, multiplier: Inputs | None, i: int, chunk: slice, like: torch.Tensor
+) -> torch.Tensor:
+    """Per point, its weight times input ``i``'s multiplier (if any), shaped to broadcast
+    against ``like`` (``[P, *S_i]``) and in its dtype."""
+    factor = weight.to(like.dtype).reshape(-1, *([1] * (like.dim() - 1)))
+    return factor if multiplier is None else factor * multiplier[i][chunk]
+
+
 def _segment_sum(values: torch.Tensor, owner: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Sum rows of ``values`` over runs of equal ``owner`` (faster than a scatter on CPU)."""
+    """Sum rows of ``values`` over runs of equal ``owner``."""
     owners, counts = torch.unique_consecutive(owner, return_counts=True)
-    segments = counts.tolist()
-    if len(set(segments)) == 1:
-        sums = values.reshape(len(segments), segments[0], *values.shape[1:]).sum(dim=1)
-    else:
-        sums = torch.stack([part.sum(dim=0) for part in values.split(segments)])
-    return owners, sums
+    return owners, sum_runs(values, counts.tolist())
 
 
 def predict_rows(forward: SurvivalForward, inputs: Inputs, batch_size: int) -> torch.Tensor:
